@@ -1,0 +1,188 @@
+// Shared memory: files, mappings exposed as SharedArrayBuffer, futex, CPU pinning.
+#include "common.h"
+
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+namespace rz {
+
+using v8::Integer;
+using v8::Number;
+using v8::SharedArrayBuffer;
+using v8::String;
+
+// open(path, flags, mode) -> fd. Flags are the kernel's O_* numbers; O_CLOEXEC is always added.
+static void Open(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  int64_t flags, mode;
+  if (args.Length() < 1 || !args[0]->IsString()) return ThrowType(isolate, "path must be a string");
+  if (!ArgInt(args, 1, &flags) || !ArgInt(args, 2, &mode)) return;
+  String::Utf8Value path(isolate, args[0]);
+  int fd = open(*path, (int)flags | O_CLOEXEC, (mode_t)mode);
+  if (fd < 0) return ThrowErrno(isolate, errno, "open");
+  args.GetReturnValue().Set(Integer::New(isolate, fd));
+}
+
+static void Close(const FunctionCallbackInfo<Value>& args) {
+  int64_t fd;
+  if (!ArgInt(args, 0, &fd)) return;
+  if (close((int)fd) < 0 && errno != EINTR) ThrowErrno(args.GetIsolate(), errno, "close");
+}
+
+static void Ftruncate(const FunctionCallbackInfo<Value>& args) {
+  int64_t fd;
+  double size;
+  if (!ArgInt(args, 0, &fd) || !ArgNumber(args, 1, &size)) return;
+  if (ftruncate((int)fd, (off_t)size) < 0) ThrowErrno(args.GetIsolate(), errno, "ftruncate");
+}
+
+// fchmod sets the exact mode: open()'s mode is filtered by the umask, the region's must not be.
+static void Fchmod(const FunctionCallbackInfo<Value>& args) {
+  int64_t fd, mode;
+  if (!ArgInt(args, 0, &fd) || !ArgInt(args, 1, &mode)) return;
+  if (fchmod((int)fd, (mode_t)mode) < 0) ThrowErrno(args.GetIsolate(), errno, "fchmod");
+}
+
+// fstat(fd) -> [size, mode, uid, gid, ino]
+static void Fstat(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  int64_t fd;
+  if (!ArgInt(args, 0, &fd)) return;
+  struct stat st;
+  if (fstat((int)fd, &st) < 0) return ThrowErrno(isolate, errno, "fstat");
+  Local<Context> ctx = isolate->GetCurrentContext();
+  Local<v8::Array> a = v8::Array::New(isolate, 5);
+  a->Set(ctx, 0, Number::New(isolate, (double)st.st_size)).Check();
+  a->Set(ctx, 1, Integer::NewFromUnsigned(isolate, st.st_mode)).Check();
+  a->Set(ctx, 2, Integer::NewFromUnsigned(isolate, st.st_uid)).Check();
+  a->Set(ctx, 3, Integer::NewFromUnsigned(isolate, st.st_gid)).Check();
+  a->Set(ctx, 4, Number::New(isolate, (double)st.st_ino)).Check();
+  args.GetReturnValue().Set(a);
+}
+
+static void Unlink(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (args.Length() < 1 || !args[0]->IsString()) return ThrowType(isolate, "path must be a string");
+  String::Utf8Value path(isolate, args[0]);
+  if (unlink(*path) < 0) ThrowErrno(isolate, errno, "unlink");
+}
+
+// The mapping lives until unmap() replaces it or the last JS reference is collected.
+static void Unmapper(void* data, size_t length, void* /*deleter_data*/) {
+  munmap(data, length);
+}
+
+// mmap(fd, length, offset, writable, populate) -> SharedArrayBuffer over a MAP_SHARED mapping.
+static void Mmap(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  int64_t fd;
+  double length, offset;
+  if (!ArgInt(args, 0, &fd) || !ArgNumber(args, 1, &length) || !ArgNumber(args, 2, &offset)) return;
+  if (length <= 0) return ThrowType(isolate, "mmap length must be positive");
+  bool writable = args.Length() > 3 && args[3]->BooleanValue(isolate);
+  bool populate = args.Length() > 4 && args[4]->BooleanValue(isolate);
+  int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+  int flags = MAP_SHARED | (populate ? MAP_POPULATE : 0);
+  void* p = mmap(nullptr, (size_t)length, prot, flags, (int)fd, (off_t)offset);
+  if (p == MAP_FAILED) return ThrowErrno(isolate, errno, "mmap");
+  std::unique_ptr<v8::BackingStore> bs =
+      SharedArrayBuffer::NewBackingStore(p, (size_t)length, Unmapper, nullptr);
+  args.GetReturnValue().Set(SharedArrayBuffer::New(isolate, std::move(bs)));
+}
+
+// unmap(sab): releases the file or socket mapping now, without waiting for GC.
+// The range is replaced by private zero pages so a stale JS view reads zeros
+// instead of faulting; the deleter frees those pages when the buffer is collected.
+static void Unmap(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (args.Length() < 1 || !args[0]->IsSharedArrayBuffer())
+    return ThrowType(isolate, "unmap expects a SharedArrayBuffer made by mmap()");
+  std::shared_ptr<v8::BackingStore> bs = args[0].As<SharedArrayBuffer>()->GetBackingStore();
+  if (bs->ByteLength() == 0) return;
+  void* p = mmap(bs->Data(), bs->ByteLength(), PROT_READ | PROT_WRITE,
+                 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) ThrowErrno(isolate, errno, "mmap(MAP_FIXED)");
+}
+
+// futexWait(bytes, byteOffset, expected, timeoutMs) -> 0 woken, 1 timed out,
+// 2 value differed, 3 interrupted. A shared (not PRIVATE) futex, so it pairs
+// with futexWake() from another process mapping the same file.
+static void FutexWait(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  uint32_t* word;
+  double expected, timeout;
+  if (!ArgWord(args, 0, 1, &word) || !ArgNumber(args, 2, &expected) || !ArgNumber(args, 3, &timeout)) return;
+  struct timespec ts, *tsp = nullptr;
+  if (timeout >= 0) {
+    ts.tv_sec = (time_t)(timeout / 1000);
+    ts.tv_nsec = (long)((timeout - (double)ts.tv_sec * 1000) * 1e6);
+    tsp = &ts;
+  }
+  long r = syscall(SYS_futex, word, FUTEX_WAIT, (uint32_t)expected, tsp, nullptr, 0);
+  int result = 0;
+  if (r < 0) {
+    if (errno == ETIMEDOUT) result = 1;
+    else if (errno == EAGAIN) result = 2;
+    else if (errno == EINTR) result = 3;
+    else return ThrowErrno(isolate, errno, "futex(FUTEX_WAIT)");
+  }
+  args.GetReturnValue().Set(Integer::New(isolate, result));
+}
+
+// futexWake(bytes, byteOffset, count) -> number of waiters woken.
+static void FutexWake(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  uint32_t* word;
+  int64_t count;
+  if (!ArgWord(args, 0, 1, &word) || !ArgInt(args, 2, &count)) return;
+  long r = syscall(SYS_futex, word, FUTEX_WAKE, (int)count, nullptr, nullptr, 0);
+  if (r < 0) return ThrowErrno(isolate, errno, "futex(FUTEX_WAKE)");
+  args.GetReturnValue().Set(Integer::New(isolate, (int)r));
+}
+
+// pinThread(cpu): binds the calling thread (main or worker) to one CPU.
+static void PinThread(const FunctionCallbackInfo<Value>& args) {
+  int64_t cpu;
+  if (!ArgInt(args, 0, &cpu)) return;
+  if (cpu < 0 || cpu >= CPU_SETSIZE) return ThrowType(args.GetIsolate(), "cpu out of range");
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET((int)cpu, &set);
+  if (sched_setaffinity(0, sizeof set, &set) < 0)
+    ThrowErrno(args.GetIsolate(), errno, "sched_setaffinity");
+}
+
+static void Gettid(const FunctionCallbackInfo<Value>& args) {
+  args.GetReturnValue().Set(Integer::New(args.GetIsolate(), (int)syscall(SYS_gettid)));
+}
+
+// threadCpuNs() -> CPU time of the calling thread in ns (for benchmarks and stats).
+static void ThreadCpuNs(const FunctionCallbackInfo<Value>& args) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  args.GetReturnValue().Set(Number::New(args.GetIsolate(), (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec));
+}
+
+void InitMemory(Local<Context> ctx, Local<Object> exports) {
+  SetMethod(ctx, exports, "open", Open);
+  SetMethod(ctx, exports, "close", Close);
+  SetMethod(ctx, exports, "ftruncate", Ftruncate);
+  SetMethod(ctx, exports, "fchmod", Fchmod);
+  SetMethod(ctx, exports, "fstat", Fstat);
+  SetMethod(ctx, exports, "unlink", Unlink);
+  SetMethod(ctx, exports, "mmap", Mmap);
+  SetMethod(ctx, exports, "unmap", Unmap);
+  SetMethod(ctx, exports, "futexWait", FutexWait);
+  SetMethod(ctx, exports, "futexWake", FutexWake);
+  SetMethod(ctx, exports, "pinThread", PinThread);
+  SetMethod(ctx, exports, "gettid", Gettid);
+  SetMethod(ctx, exports, "threadCpuNs", ThreadCpuNs);
+}
+
+}  // namespace rz

@@ -1,0 +1,65 @@
+// One error class per failure, each with a stable `code` (undici's style).
+// Messages name the cause and the fix.
+
+export class RingzeroError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A cluster id is already owned by a live process. */
+export class ClusterExistsError extends RingzeroError {
+  constructor(message: string) { super('ERR_RINGZERO_CLUSTER_EXISTS', message); }
+}
+/** No region for this cluster id. */
+export class ClusterNotFoundError extends RingzeroError {
+  constructor(message: string) { super('ERR_RINGZERO_CLUSTER_NOT_FOUND', message); }
+}
+/** The region's header does not match this version of ringzero or is corrupt. */
+export class RegionMismatchError extends RingzeroError {
+  constructor(message: string) { super('ERR_RINGZERO_REGION_MISMATCH', message); }
+}
+/** The region path is not a regular file we may trust (symlink, wrong owner, wrong mode). */
+export class RegionUnsafeError extends RingzeroError {
+  constructor(message: string, options?: { cause?: unknown }) { super('ERR_RINGZERO_REGION_UNSAFE', message, options); }
+}
+/** Hugepages were required but none are available. */
+export class HugepagesUnavailableError extends RingzeroError {
+  constructor(message: string) { super('ERR_RINGZERO_NO_HUGEPAGES', message); }
+}
+/** The owner of the cluster is gone or shut it down. */
+export class ClusterClosedError extends RingzeroError {
+  constructor(message: string) { super('ERR_RINGZERO_CLUSTER_CLOSED', message); }
+}
+/** A queue or pool is already attached by another live party. */
+export class QueueBusyError extends RingzeroError {
+  constructor(message: string) { super('ERR_RINGZERO_QUEUE_BUSY', message); }
+}
+/** This endpoint was reclaimed by the owner (its process was found dead or stalled). */
+export class EvictedError extends RingzeroError {
+  constructor(message: string) { super('ERR_RINGZERO_EVICTED', message); }
+}
+/** An argument is out of range or of the wrong kind. */
+export class InvalidArgumentError extends RingzeroError {
+  constructor(message: string) { super('ERR_RINGZERO_INVALID_ARGUMENT', message); }
+}
+/** A system call failed; `errno` and `syscall` carry the kernel's answer. */
+export class SystemError extends RingzeroError {
+  readonly errno: string;
+  readonly syscall: string;
+  constructor(code: string, message: string, errno: string, syscall: string, cause?: unknown) {
+    super(code, message, { cause });
+    this.errno = errno;
+    this.syscall = syscall;
+  }
+}
+
+/** The errno name of an addon error ('' when it is not one). */
+export function errnoOf(e: unknown): string {
+  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string'
+    ? (e as { code: string }).code
+    : '';
+}

@@ -1,0 +1,2 @@
+// ringzero public API.
+export * from './errors.js';

@@ -1,0 +1,57 @@
+// Typed access to the C addon (native/*.cc). Everything here is a thin system
+// call; policy lives in the TypeScript layers above.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeAddon {
+  open(path: string, flags: number, mode: number): number;
+  close(fd: number): void;
+  ftruncate(fd: number, size: number): void;
+  fchmod(fd: number, mode: number): void;
+  /** [size, mode, uid, gid, ino] */
+  fstat(fd: number): [number, number, number, number, number];
+  unlink(path: string): void;
+  mmap(fd: number, length: number, offset: number, writable: boolean, populate: boolean): SharedArrayBuffer;
+  unmap(sab: SharedArrayBuffer): void;
+  /** 0 woken, 1 timed out, 2 value differed, 3 interrupted */
+  futexWait(bytes: ArrayBufferView | SharedArrayBuffer, byteOffset: number, expected: number, timeoutMs: number): number;
+  futexWake(bytes: ArrayBufferView | SharedArrayBuffer, byteOffset: number, count: number): number;
+  pinThread(cpu: number): void;
+  gettid(): number;
+  threadCpuNs(): number;
+  socket(domain: number, type: number, protocol: number): number;
+  setsockopt(fd: number, level: number, name: number, value: ArrayBufferView): void;
+  getsockopt(fd: number, level: number, name: number, value: ArrayBufferView): number;
+  bind(fd: number, sockaddr: ArrayBufferView): void;
+  sendto(fd: number, data: ArrayBufferView | null, flags: number, addr: ArrayBufferView | null): number;
+  recv(fd: number, data: ArrayBufferView, flags: number): number;
+  poll(fd: number, events: number, timeoutMs: number): number;
+  bpf(cmd: number, attr: ArrayBufferView, patches?: Array<[number, ArrayBufferView]>): number;
+  ifNameToIndex(name: string): number;
+  [extra: string]: unknown;
+}
+
+/** Kernel constants used by the TypeScript layers (x86-64 / generic Linux values). */
+export const O = {
+  RDONLY: 0o0, RDWR: 0o2, CREAT: 0o100, EXCL: 0o200, NOFOLLOW: 0o400000,
+} as const;
+
+function findAddon(): string {
+  // dist/src/native/index.js -> package root is three levels up; src/native/index.ts two.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'build', 'Release', 'ringzero.node');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  const err = new Error(
+    'ringzero native addon not found (build/Release/ringzero.node): run `npm ci` or `npx node-gyp rebuild` in the package folder',
+  ) as Error & { code: string };
+  err.code = 'ERR_RINGZERO_ADDON_MISSING';
+  throw err;
+}
+
+const require = createRequire(import.meta.url);
+export const native: NativeAddon = require(findAddon()) as NativeAddon;
