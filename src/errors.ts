@@ -63,3 +63,14 @@ export function errnoOf(e: unknown): string {
     ? (e as { code: string }).code
     : '';
 }
+
+/** A capture file (pcap/pcapng) is malformed at `offset`: bad magic, impossible length, unsupported version. */
+export class PcapFormatError extends RingzeroError {
+  readonly offset: number;
+  constructor(message: string, offset: number) { super('ERR_RINGZERO_PCAP_FORMAT', message); this.offset = offset; }
+}
+/** A capture file ends in the middle of a header or record that starts at `offset`. */
+export class PcapTruncatedError extends RingzeroError {
+  readonly offset: number;
+  constructor(message: string, offset: number) { super('ERR_RINGZERO_PCAP_TRUNCATED', message); this.offset = offset; }
+}
