@@ -3,9 +3,9 @@
 // TypeScript and passed as bytes; this file only forwards them.
 #include "common.h"
 
-#include <linux/bpf.h>
 #include <net/if.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -22,6 +22,41 @@ static bool IsTransient(int e) {
   return e == EAGAIN || e == EWOULDBLOCK || e == EBUSY || e == ENOBUFS || e == EINTR || e == ENETDOWN;
 }
 
+// Some structures carry user pointers JS cannot express (bpf_attr's
+// instructions and log buffer, xdp_umem_reg's addr). `patches` is
+// [[byteOffset, bytes], ...]: the address of each bytes' data is written as a
+// u64 at that offset of `data` just before the call. Returns false after throwing.
+static bool ApplyPatches(const FunctionCallbackInfo<Value>& args, int i, uint8_t* data, size_t len) {
+  Isolate* isolate = args.GetIsolate();
+  Local<Context> ctx = isolate->GetCurrentContext();
+  if (i >= args.Length() || !args[i]->IsArray()) return true;
+  Local<v8::Array> patches = args[i].As<v8::Array>();
+  for (uint32_t k = 0; k < patches->Length(); k++) {
+    Local<Value> pv = patches->Get(ctx, k).ToLocalChecked();
+    if (!pv->IsArray()) { ThrowType(isolate, "patch must be [offset, bytes]"); return false; }
+    Local<v8::Array> p = pv.As<v8::Array>();
+    Local<Value> offv = p->Get(ctx, 0).ToLocalChecked();
+    Local<Value> bytes = p->Get(ctx, 1).ToLocalChecked();
+    uint8_t* target;
+    if (!offv->IsNumber()) { ThrowType(isolate, "patch must be [offset, bytes]"); return false; }
+    if (bytes->IsArrayBufferView()) {
+      Local<v8::ArrayBufferView> view = bytes.As<v8::ArrayBufferView>();
+      std::shared_ptr<v8::BackingStore> bs = view->Buffer()->GetBackingStore();
+      target = static_cast<uint8_t*>(bs->Data()) + view->ByteOffset();
+    } else if (bytes->IsSharedArrayBuffer()) {
+      target = static_cast<uint8_t*>(bytes.As<v8::SharedArrayBuffer>()->GetBackingStore()->Data());
+    } else {
+      ThrowType(isolate, "patch must be [offset, bytes]");
+      return false;
+    }
+    double off = offv.As<Number>()->Value();
+    if (off < 0 || off + 8 > (double)len || (int64_t)off % 8 != 0) { ThrowType(isolate, "patch offset out of range"); return false; }
+    uint64_t ptr = (uint64_t)(uintptr_t)target;
+    memcpy(data + (size_t)off, &ptr, 8);
+  }
+  return true;
+}
+
 // socket(domain, type, protocol) -> fd (SOCK_CLOEXEC added).
 static void Socket(const FunctionCallbackInfo<Value>& args) {
   int64_t domain, type, proto;
@@ -31,13 +66,13 @@ static void Socket(const FunctionCallbackInfo<Value>& args) {
   args.GetReturnValue().Set(Integer::New(args.GetIsolate(), fd));
 }
 
-// setsockopt(fd, level, name, bytes)
+// setsockopt(fd, level, name, bytes, patches?) — patches as for bpf() (XDP_UMEM_REG's addr).
 static void Setsockopt(const FunctionCallbackInfo<Value>& args) {
   int64_t fd, level, name;
   uint8_t* data;
   size_t len;
   if (!ArgInt(args, 0, &fd) || !ArgInt(args, 1, &level) || !ArgInt(args, 2, &name) ||
-      !ArgBytes(args, 3, &data, &len)) return;
+      !ArgBytes(args, 3, &data, &len) || !ApplyPatches(args, 4, data, len)) return;
   if (setsockopt((int)fd, (int)level, (int)name, data, (socklen_t)len) < 0)
     ThrowErrno(args.GetIsolate(), errno, "setsockopt");
 }
@@ -108,36 +143,62 @@ static void Poll(const FunctionCallbackInfo<Value>& args) {
 }
 
 // bpf(cmd, attrBytes, patches) -> the syscall's result (an fd for most commands).
-// bpf_attr carries user pointers (instructions, license, log buffer) that JS
-// cannot express: `patches` is [[byteOffsetInAttr, bytes], ...] and each
-// bytes' address is written as a u64 at that offset just before the call.
+// bpf_attr's user pointers (instructions, license, log buffer) go in `patches`.
 static void Bpf(const FunctionCallbackInfo<Value>& args) {
   Isolate* isolate = args.GetIsolate();
-  Local<Context> ctx = isolate->GetCurrentContext();
   int64_t cmd;
   uint8_t* attr;
   size_t alen;
-  if (!ArgInt(args, 0, &cmd) || !ArgBytes(args, 1, &attr, &alen)) return;
-  if (args.Length() > 2 && args[2]->IsArray()) {
-    Local<v8::Array> patches = args[2].As<v8::Array>();
-    for (uint32_t i = 0; i < patches->Length(); i++) {
-      Local<Value> pv = patches->Get(ctx, i).ToLocalChecked();
-      if (!pv->IsArray()) return ThrowType(isolate, "bpf patch must be [offset, bytes]");
-      Local<v8::Array> p = pv.As<v8::Array>();
-      Local<Value> offv = p->Get(ctx, 0).ToLocalChecked();
-      Local<Value> bytes = p->Get(ctx, 1).ToLocalChecked();
-      if (!offv->IsNumber() || !bytes->IsArrayBufferView()) return ThrowType(isolate, "bpf patch must be [offset, bytes]");
-      double off = offv.As<Number>()->Value();
-      if (off < 0 || off + 8 > (double)alen || (int64_t)off % 8 != 0) return ThrowType(isolate, "bpf patch offset out of range");
-      Local<v8::ArrayBufferView> view = bytes.As<v8::ArrayBufferView>();
-      std::shared_ptr<v8::BackingStore> bs = view->Buffer()->GetBackingStore();
-      uint64_t ptr = (uint64_t)(uintptr_t)(static_cast<uint8_t*>(bs->Data()) + view->ByteOffset());
-      memcpy(attr + (size_t)off, &ptr, 8);
-    }
-  }
+  if (!ArgInt(args, 0, &cmd) || !ArgBytes(args, 1, &attr, &alen) || !ApplyPatches(args, 2, attr, alen)) return;
   long r = syscall(SYS_bpf, (int)cmd, attr, (unsigned)alen);
   if (r < 0) return ThrowErrno(isolate, errno, "bpf");
   args.GetReturnValue().Set(Number::New(isolate, (double)r));
+}
+
+// pollFds(fds: Int32Array, events, timeoutMs) -> number of ready fds (0 on
+// timeout or EINTR); the revents are not returned: callers just retry their rings.
+static void PollFds(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  uint8_t* data;
+  size_t len;
+  int64_t events, timeout;
+  if (!ArgBytes(args, 0, &data, &len) || !ArgInt(args, 1, &events) || !ArgInt(args, 2, &timeout)) return;
+  size_t n = len / 4;
+  if (n == 0 || n > 64) return ThrowType(isolate, "pollFds expects 1..64 fds in an Int32Array");
+  struct pollfd p[64];
+  for (size_t k = 0; k < n; k++) {
+    int32_t fd;
+    memcpy(&fd, data + 4 * k, 4);
+    p[k] = {fd, (short)events, 0};
+  }
+  int r = poll(p, n, (int)timeout);
+  if (r < 0 && errno != EINTR) return ThrowErrno(isolate, errno, "poll");
+  args.GetReturnValue().Set(Integer::New(isolate, r > 0 ? r : 0));
+}
+
+// getrlimit(resource) -> [soft, hard]; -1 stands for RLIM_INFINITY.
+static void Getrlimit(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  int64_t res;
+  if (!ArgInt(args, 0, &res)) return;
+  struct rlimit rl;
+  if (getrlimit((int)res, &rl) < 0) return ThrowErrno(isolate, errno, "getrlimit");
+  Local<Context> ctx = isolate->GetCurrentContext();
+  Local<v8::Array> a = v8::Array::New(isolate, 2);
+  a->Set(ctx, 0, Number::New(isolate, rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur)).Check();
+  a->Set(ctx, 1, Number::New(isolate, rl.rlim_max == RLIM_INFINITY ? -1 : (double)rl.rlim_max)).Check();
+  args.GetReturnValue().Set(a);
+}
+
+// setrlimit(resource, soft, hard); -1 stands for RLIM_INFINITY.
+static void Setrlimit(const FunctionCallbackInfo<Value>& args) {
+  int64_t res;
+  double soft, hard;
+  if (!ArgInt(args, 0, &res) || !ArgNumber(args, 1, &soft) || !ArgNumber(args, 2, &hard)) return;
+  struct rlimit rl;
+  rl.rlim_cur = soft < 0 ? RLIM_INFINITY : (rlim_t)soft;
+  rl.rlim_max = hard < 0 ? RLIM_INFINITY : (rlim_t)hard;
+  if (setrlimit((int)res, &rl) < 0) ThrowErrno(args.GetIsolate(), errno, "setrlimit");
 }
 
 // ifNameToIndex(name) -> index, 0 when no such interface.
@@ -157,6 +218,9 @@ void InitSys(Local<Context> ctx, Local<Object> exports) {
   SetMethod(ctx, exports, "recv", Recv);
   SetMethod(ctx, exports, "poll", Poll);
   SetMethod(ctx, exports, "bpf", Bpf);
+  SetMethod(ctx, exports, "pollFds", PollFds);
+  SetMethod(ctx, exports, "getrlimit", Getrlimit);
+  SetMethod(ctx, exports, "setrlimit", Setrlimit);
   SetMethod(ctx, exports, "ifNameToIndex", IfNameToIndex);
 }
 

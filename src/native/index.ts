@@ -22,13 +22,21 @@ export interface NativeAddon {
   gettid(): number;
   threadCpuNs(): number;
   socket(domain: number, type: number, protocol: number): number;
-  setsockopt(fd: number, level: number, name: number, value: ArrayBufferView): void;
+  /** `patches` writes user pointers into `value` before the call, as for bpf() (e.g. XDP_UMEM_REG's addr). */
+  setsockopt(fd: number, level: number, name: number, value: ArrayBufferView,
+    patches?: Array<[number, ArrayBufferView | SharedArrayBuffer]>): void;
   getsockopt(fd: number, level: number, name: number, value: ArrayBufferView): number;
   bind(fd: number, sockaddr: ArrayBufferView): void;
   sendto(fd: number, data: ArrayBufferView | null, flags: number, addr: ArrayBufferView | null): number;
   recv(fd: number, data: ArrayBufferView, flags: number): number;
   poll(fd: number, events: number, timeoutMs: number): number;
-  bpf(cmd: number, attr: ArrayBufferView, patches?: Array<[number, ArrayBufferView]>): number;
+  bpf(cmd: number, attr: ArrayBufferView, patches?: Array<[number, ArrayBufferView | SharedArrayBuffer]>): number;
+  /** poll() over several fds (1..64); returns how many are ready (0 on timeout or EINTR). */
+  pollFds(fds: Int32Array, events: number, timeoutMs: number): number;
+  /** [soft, hard]; -1 = unlimited */
+  getrlimit(resource: number): [number, number];
+  /** -1 = unlimited */
+  setrlimit(resource: number, soft: number, hard: number): void;
   ifNameToIndex(name: string): number;
   [extra: string]: unknown;
 }
