@@ -74,3 +74,50 @@ export class PcapTruncatedError extends RingzeroError {
   readonly offset: number;
   constructor(message: string, offset: number) { super('ERR_RINGZERO_PCAP_TRUNCATED', message); this.offset = offset; }
 }
+
+// --- devices ---------------------------------------------------------------
+/** The named network interface does not exist (the message lists those that do). */
+export class InterfaceNotFoundError extends RingzeroError {
+  constructor(message: string) { super('ERR_RINGZERO_NO_SUCH_INTERFACE', message); }
+}
+/** A capability is missing (CAP_NET_RAW, CAP_BPF, CAP_NET_ADMIN); `capability` names it. */
+export class PermissionDeniedError extends RingzeroError {
+  readonly capability: string;
+  constructor(message: string, capability: string, cause?: unknown) {
+    super('ERR_RINGZERO_PERMISSION_DENIED', message, { cause });
+    this.capability = capability;
+  }
+}
+/** The AF_XDP UMEM cannot be locked in memory: RLIMIT_MEMLOCK too low and no CAP_IPC_LOCK. */
+export class MemlockLimitError extends RingzeroError {
+  constructor(message: string, cause?: unknown) { super('ERR_RINGZERO_MEMLOCK', message, { cause }); }
+}
+/** The interface already runs an XDP program that is not ours. */
+export class XdpProgramExistsError extends RingzeroError {
+  constructor(message: string, cause?: unknown) { super('ERR_RINGZERO_XDP_PROGRAM_EXISTS', message, { cause }); }
+}
+/** Native XDP refuses the interface's (or its veth peer's) MTU. */
+export class XdpMtuTooLargeError extends RingzeroError {
+  constructor(message: string, cause?: unknown) { super('ERR_RINGZERO_XDP_MTU_TOO_LARGE', message, { cause }); }
+}
+/** The kernel verifier rejected an eBPF program; `log` holds its explanation. */
+export class BpfRejectedError extends RingzeroError {
+  readonly log: string;
+  constructor(message: string, log: string, cause?: unknown) { super('ERR_RINGZERO_BPF_REJECTED', message, { cause }); this.log = log; }
+}
+/** The queue id is not one the interface has. */
+export class QueueOutOfRangeError extends RingzeroError {
+  constructor(message: string) { super('ERR_RINGZERO_QUEUE_OUT_OF_RANGE', message); }
+}
+/** Another socket (this or another process) is already bound to this interface queue. */
+export class DeviceBusyError extends RingzeroError {
+  constructor(message: string, cause?: unknown) { super('ERR_RINGZERO_DEVICE_BUSY', message, { cause }); }
+}
+/** Zero-copy was required but the driver only offers copy mode. */
+export class ZeroCopyUnsupportedError extends RingzeroError {
+  constructor(message: string, cause?: unknown) { super('ERR_RINGZERO_ZEROCOPY_UNSUPPORTED', message, { cause }); }
+}
+/** The device was used after close(). */
+export class DeviceClosedError extends RingzeroError {
+  constructor(message: string) { super('ERR_RINGZERO_DEVICE_CLOSED', message); }
+}
