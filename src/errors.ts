@@ -121,3 +121,42 @@ export class ZeroCopyUnsupportedError extends RingzeroError {
 export class DeviceClosedError extends RingzeroError {
   constructor(message: string) { super('ERR_RINGZERO_DEVICE_CLOSED', message); }
 }
+
+// --- filters -----------------------------------------------------------------
+/** libpcap's compiler rejected a filter expression; `pcapMessage` is libpcap's own text. */
+export class FilterSyntaxError extends RingzeroError {
+  readonly expression: string;
+  readonly pcapMessage: string;
+  constructor(message: string, expression: string, pcapMessage: string) {
+    super('ERR_RINGZERO_FILTER_SYNTAX', message);
+    this.expression = expression;
+    this.pcapMessage = pcapMessage;
+  }
+}
+/** libpcap (needed only to compile filter expressions) could not be loaded. */
+export class LibpcapMissingError extends RingzeroError {
+  constructor(message: string, cause?: unknown) { super('ERR_RINGZERO_LIBPCAP_MISSING', message, { cause }); }
+}
+/** A classic BPF program breaks one of the kernel's rules; `index` is the instruction, `rule` names the rule. */
+export class BpfCheckError extends RingzeroError {
+  readonly index: number;
+  readonly rule: string;
+  constructor(message: string, index: number, rule: string) {
+    super('ERR_RINGZERO_BPF_CHECK', message);
+    this.index = index;
+    this.rule = rule;
+  }
+}
+/** A filter back-end (JS, XDP) cannot express an instruction, e.g. a Linux ancillary load (SKF_AD_*). */
+export class FilterUnsupportedError extends RingzeroError {
+  readonly index: number;
+  constructor(message: string, index: number) { super('ERR_RINGZERO_FILTER_UNSUPPORTED', message); this.index = index; }
+}
+/** SO_ATTACH_FILTER / SO_DETACH_FILTER failed; `errno` is the kernel's answer. */
+export class FilterAttachError extends RingzeroError {
+  readonly errno: string;
+  constructor(message: string, errno: string, cause?: unknown) {
+    super('ERR_RINGZERO_FILTER_ATTACH', message, { cause });
+    this.errno = errno;
+  }
+}
