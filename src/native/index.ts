@@ -38,6 +38,17 @@ export interface NativeAddon {
   /** -1 = unlimited */
   setrlimit(resource: number, soft: number, hard: number): void;
   ifNameToIndex(name: string): number;
+  // libpcap (native/libpcap.cc), loaded with dlopen on first use; these throw
+  // code ERR_RINGZERO_LIBPCAP_MISSING when it is not installed.
+  /** pcap_lib_version() */
+  pcapVersion(): string;
+  /** pcap_compile on pcap_open_dead(linktype, snaplen): 8 bytes per instruction, host order. Throws code ERR_RINGZERO_FILTER_SYNTAX with libpcap's message. */
+  pcapCompile(expression: string, linktype: number, snaplen: number, optimize: boolean, netmask: number): Uint8Array;
+  /** libpcap's bpf_filter over one packet (caplen = packet.byteLength). */
+  pcapBpfFilter(insns: Uint8Array, packet: ArrayBufferView, wirelen: number): number;
+  /** bpf_filter over `count` packets in `data`, `rounds` times; returns how many results were non-zero (benchmarks). */
+  pcapBpfFilterMany(insns: Uint8Array, data: ArrayBufferView, offsets: Uint32Array, caplens: Uint32Array,
+    wirelens: Uint32Array, count: number, rounds: number): number;
   [extra: string]: unknown;
 }
 
