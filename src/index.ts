@@ -1,2 +1,3 @@
 // ringzero public API.
 export * from './errors.js';
+export * from './zc/index.js';

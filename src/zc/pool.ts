@@ -1,0 +1,168 @@
+// A buffer pool: a stack of free buffer indices in shared memory, owned by
+// exactly one thread at a time (the attach table says which). alloc/free are
+// plain array operations in that thread; other threads and processes give
+// buffers back through the return ring of the queue they consumed from, and
+// the owner drains those rings when its stack runs low. No locks anywhere.
+//
+// Every buffer carries a holder tag (META_TAG): TAG_POOL|p while it belongs to
+// pool p (free, or in its owner's hands, or in a device ring it fills), the
+// queue id q from the moment it is published on queue q until the pool owner
+// drains it back. Tags make reclaim exact: after a death, the buffers tagged q
+// that are in neither of q's rings are the ones the dead consumer held.
+import { META_TAG, META_WORDS, type BufferSource } from './meta.js';
+import { P, TAG_POOL } from './layout.js';
+import { SpscRing } from './ring.js';
+import { InvalidArgumentError } from '../errors.js';
+
+export interface PoolParts {
+  id: number;
+  /** pool control block + stack (u32 view starting at the control block) */
+  words: Uint32Array;
+  f64: Float64Array; // over the control block (for counters)
+  meta: Uint32Array;
+  bufferCount: number;
+  first: number;
+  size: number;
+  /** consumer side of the return ring of every queue bound to this pool */
+  returns: SpscRing[];
+}
+
+export class BufferPool implements BufferSource {
+  readonly id: number;
+  readonly tag: number;
+  readonly first: number;
+  readonly size: number;
+  private readonly words: Uint32Array;
+  private readonly f64: Float64Array;
+  private readonly stack: Uint32Array;
+  private readonly meta: Uint32Array;
+  private readonly returns: SpscRing[];
+  private readonly bufferCount: number;
+  private count: number;
+  private detached = false;
+  /** called after detach so the cluster can free the attach slot */
+  onDetach: (() => void) | null = null;
+
+  constructor(parts: PoolParts) {
+    this.id = parts.id;
+    this.tag = (TAG_POOL | parts.id) >>> 0;
+    this.first = parts.first;
+    this.size = parts.size;
+    this.words = parts.words;
+    this.f64 = parts.f64;
+    this.stack = parts.words.subarray(64, 64 + parts.size);
+    this.meta = parts.meta;
+    this.returns = parts.returns;
+    this.bufferCount = parts.bufferCount;
+    this.count = parts.words[P.COUNT];
+  }
+
+  /** Free buffers on the stack (not counting those waiting in return rings). */
+  get available(): number {
+    return this.count;
+  }
+
+  /** Best effort: fills out[0..k) with free buffers, draining return rings if the stack is short. */
+  alloc(out: Uint32Array, n: number): number {
+    let count = this.count;
+    if (count < n) count = this.drain();
+    const k = n < count ? n : count;
+    const stack = this.stack;
+    for (let i = 0; i < k; i++) out[i] = stack[--count];
+    this.count = count;
+    this.words[P.COUNT] = count; // plain store: only for `stats` readers and rebuilds
+    if (k < n) this.f64[P.ALLOC_FAIL_F64] += n - k;
+    return k;
+  }
+
+  /** One buffer, or -1 when none is free. */
+  allocOne(): number {
+    if (this.count === 0 && this.drain() === 0) return -1;
+    const b = this.stack[--this.count];
+    this.words[P.COUNT] = this.count;
+    return b;
+  }
+
+  /** Takes back n buffers the calling (owner) thread holds. */
+  free(indices: ArrayLike<number>, n: number): void {
+    let count = this.count;
+    if (count + n > this.size) {
+      throw new InvalidArgumentError(`pool ${this.id}: freeing ${n} buffers onto ${count} free of ${this.size}: a buffer was freed twice or belongs to another pool`);
+    }
+    const stack = this.stack;
+    const meta = this.meta;
+    const tag = this.tag;
+    const limit = this.bufferCount;
+    for (let i = 0; i < n; i++) {
+      const b = indices[i] >>> 0;
+      if (b >= limit) throw new InvalidArgumentError(`pool ${this.id}: buffer index ${b} out of range (cluster has ${limit})`);
+      meta[b * META_WORDS + META_TAG] = tag;
+      stack[count++] = b;
+    }
+    this.count = count;
+    this.words[P.COUNT] = count;
+  }
+
+  freeOne(index: number): void {
+    this.scratch1[0] = index;
+    this.free(this.scratch1, 1);
+  }
+  private readonly scratch1 = new Uint32Array(1);
+
+  /**
+   * Moves every buffer waiting in the return rings onto the stack; returns
+   * the new free count. Tags are rewritten before the ring slots are released,
+   * so a reclaim scan that loads RET_CONS afterwards never sees a drained
+   * buffer still tagged with its queue (see zc/queue.ts, reclaim()).
+   */
+  drain(): number {
+    let count = this.count;
+    const stack = this.stack;
+    const meta = this.meta;
+    const tag = this.tag;
+    const limit = this.bufferCount;
+    for (const r of this.returns) {
+      const room = this.size - count;
+      if (room === 0) break;
+      const k = r.peekBurst(stack, room, count);
+      for (let i = count; i < count + k; i++) {
+        const b = stack[i];
+        if (b >= limit) throw new InvalidArgumentError(`pool ${this.id}: return ring delivered buffer index ${b} out of range: ${r.describe()}`);
+        meta[b * META_WORDS + META_TAG] = tag;
+      }
+      r.releasePeeked(k); // publish RET_CONS after the tags
+      count += k;
+    }
+    this.count = count;
+    this.words[P.COUNT] = count;
+    return count;
+  }
+
+  /** Times alloc could not satisfy a request in full. */
+  get allocFailures(): number {
+    return this.f64[P.ALLOC_FAIL_F64];
+  }
+
+  /** Gives up ownership (buffers stay in shared memory for the next owner). */
+  detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.onDetach?.();
+  }
+}
+
+/**
+ * After the previous owner died, rebuilds the stack from the tags: every
+ * buffer of the pool's range tagged with the pool belongs on it (whatever the
+ * dead owner held in hand or in a device ring is free again).
+ */
+export function rebuildPool(words: Uint32Array, meta: Uint32Array, id: number, first: number, size: number, bufferCount: number): number {
+  const tag = (TAG_POOL | id) >>> 0;
+  const stack = words.subarray(64, 64 + size);
+  let count = 0;
+  for (let b = 0; b < bufferCount && count < size; b++) {
+    if (meta[b * META_WORDS + META_TAG] === tag) stack[count++] = b;
+  }
+  words[P.COUNT] = count;
+  return count;
+}
