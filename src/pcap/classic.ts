@@ -1,0 +1,108 @@
+// Classic pcap (draft-ietf-opsawg-pcap): a 24-byte file header, then records
+// of a 16-byte header (ts_sec, ts_usec|ts_nsec, incl_len, orig_len) and
+// incl_len bytes. The magic's byte order is the writer's; its value says
+// whether the fraction counts micro- or nanoseconds.
+import { PcapFormatError } from '../errors.js';
+import {
+  MAX_CAPLEN, PCAP_FILE_HEADER_LEN, PCAP_LINKTYPE_MASK, PCAP_RECORD_HEADER_LEN, PCAP_VERSION_MAJOR,
+} from './constants.js';
+import { checkSlot, RecordParser, type ParserContext } from './parser.js';
+import { copyBytes, type PacketRecords } from './records.js';
+
+const HDR = PCAP_RECORD_HEADER_LEN;
+
+export class ClassicParser extends RecordParser {
+  readonly linkType: number;
+  /** snaplen from the header (0 when the header said 0) */
+  readonly snaplen: number;
+  /** the limit captured lengths are clamped to: the header's snaplen, or MAX_CAPLEN when it is 0 or larger */
+  private readonly clampLen: number;
+  private readonly le: boolean;
+  /** 1e6 or 1e9: the fraction's unit per second */
+  private readonly fracPerSec: number;
+  private readonly fracToNs: number;
+  readonly nanosecond: boolean;
+  readonly versionMinor: number;
+
+  /** Parses the file header at the buffer's position (the caller has ensured 24 bytes and checked the magic). */
+  constructor(ctx: ParserContext, le: boolean, nanosecond: boolean) {
+    super(ctx);
+    const { rb } = ctx;
+    const v = rb.view;
+    const p = rb.pos;
+    this.le = le;
+    this.nanosecond = nanosecond;
+    this.fracPerSec = nanosecond ? 1e9 : 1e6;
+    this.fracToNs = nanosecond ? 1 : 1000;
+    const major = v.getUint16(p + 4, le);
+    this.versionMinor = v.getUint16(p + 6, le);
+    if (major !== PCAP_VERSION_MAJOR) {
+      throw new PcapFormatError(
+        `${ctx.name}: pcap version ${major}.${this.versionMinor} at offset ${rb.offsetOf(p + 4)} is not 2.x: ` +
+        'the file is corrupt or in an unknown variant; convert it with editcap', rb.offsetOf(p + 4));
+    }
+    this.snaplen = v.getUint32(p + 16, le);
+    this.clampLen = this.snaplen === 0 || this.snaplen > MAX_CAPLEN ? MAX_CAPLEN : this.snaplen;
+    this.linkType = v.getUint32(p + 20, le) & PCAP_LINKTYPE_MASK;
+    rb.pos = p + PCAP_FILE_HEADER_LEN;
+  }
+
+  readBurst(data: Uint8Array, dataView: DataView, capacity: number, rec: PacketRecords, max: number): number {
+    const { rb, stats } = this.ctx;
+    const le = this.le;
+    const buf = rb.buf;
+    const v = rb.view;
+    const dataLen = data.length;
+    const offsets = rec.offset;
+    let n = 0;
+    let bytes = 0;
+    while (n < max) {
+      let p = rb.pos;
+      if (rb.end - p < HDR) {
+        if (!rb.ensure(HDR)) { this.stopAt(rb.pos, 'record header'); break; }
+        p = rb.pos;
+      }
+      const incl = v.getUint32(p + 8, le);
+      if (incl > MAX_CAPLEN) {
+        const off = rb.offsetOf(p + 8);
+        throw new PcapFormatError(
+          `${this.ctx.name}: record at offset ${rb.offsetOf(p)} claims ${incl} captured bytes, above the ${MAX_CAPLEN}-byte ` +
+          `maximum (field at offset ${off}): the file is corrupt from here on; cut it there (editcap -r) to keep the records before`,
+          off);
+      }
+      const total = HDR + incl;
+      if (rb.end - p < total) {
+        if (!rb.ensure(total)) { this.stopAt(rb.pos, 'record'); break; }
+        p = rb.pos;
+      }
+      let sec = v.getUint32(p, le);
+      let frac = v.getUint32(p + 4, le);
+      if (frac >= this.fracPerSec) {
+        // A fraction of a second or more: carry whole seconds, as a reader of
+        // the timestamp would, and count it (libpcap passes it through as is).
+        const carry = Math.floor(frac / this.fracPerSec);
+        frac -= carry * this.fracPerSec;
+        sec = (sec + carry) >>> 0;
+        stats.timestampFixes++;
+      }
+      let len = incl;
+      if (len > this.clampLen) { len = this.clampLen; stats.clampedToSnaplen++; }
+      if (len > capacity) { len = capacity; stats.cutToCapacity++; }
+      const to = offsets[n];
+      checkSlot(to, len, dataLen, n);
+      copyBytes(buf, v, p + HDR, data, dataView, to, len);
+      rec.caplen[n] = len;
+      rec.wirelen[n] = v.getUint32(p + 12, le);
+      rec.sec[n] = sec;
+      rec.nsec[n] = frac * this.fracToNs;
+      rec.ifIndex[n] = 0;
+      rec.linkType[n] = this.linkType;
+      bytes += len;
+      rb.pos = p + total;
+      n++;
+    }
+    stats.packets += n;
+    stats.bytes += bytes;
+    return n;
+  }
+}

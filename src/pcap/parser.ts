@@ -1,0 +1,83 @@
+// What the classic pcap and pcapng parsers share: the read buffer, the
+// counters, and how the end of input is judged (clean end or truncation).
+import { InvalidArgumentError, PcapTruncatedError } from '../errors.js';
+import type { PacketRecords } from './records.js';
+import type { ReadBuffer } from './read-buffer.js';
+
+/** Counters of one reader; plain numbers, updated once per burst or per event. */
+export class PcapReadStats {
+  /** packets delivered */
+  packets = 0;
+  /** captured bytes delivered */
+  bytes = 0;
+  /** records whose captured length exceeded the interface's snaplen: delivered cut to snaplen */
+  clampedToSnaplen = 0;
+  /** records longer than the caller's slot capacity: delivered cut to the capacity */
+  cutToCapacity = 0;
+  /** timestamps that did not fit (sec beyond u32, classic fraction >= 1 s): wrapped/normalised */
+  timestampFixes = 0;
+  /** pcapng blocks read but not delivered (NRB, ISB, custom, unknown) */
+  blocksSkipped = 0;
+  /** pcapng section header blocks seen */
+  sections = 0;
+  /** interface description blocks seen (all sections) */
+  interfaces = 0;
+}
+
+/** What to do when the input ends inside a record. */
+export type TruncationPolicy = 'error' | 'end';
+
+export interface ParserContext {
+  readonly rb: ReadBuffer;
+  readonly stats: PcapReadStats;
+  readonly name: string;
+  readonly onTruncated: TruncationPolicy;
+  readonly maxBlockLength: number;
+}
+
+export abstract class RecordParser {
+  /** the input ended cleanly (or truncated with onTruncated 'end') */
+  done = false;
+  /** file offset of the record cut short by the end of input; -1 when none */
+  truncatedAt = -1;
+  /** LINKTYPE_ of the first interface (classic: the file's) */
+  abstract readonly linkType: number;
+  abstract readonly snaplen: number;
+
+  constructor(protected readonly ctx: ParserContext) {}
+
+  abstract readBurst(data: Uint8Array, dataView: DataView, capacity: number, rec: PacketRecords, max: number): number;
+
+  /**
+   * ensure() failed for the record starting at buffer position p: either wait
+   * for an async source (nothing to do), or the input is over.
+   */
+  protected stopAt(p: number, what: string): void {
+    const rb = this.ctx.rb;
+    if (!rb.eof) return;
+    if (rb.end === p) { this.done = true; return; }
+    this.truncated(rb.offsetOf(p), what, rb.end - p);
+  }
+
+  /** The input ended inside `what`, which starts at file offset `off`: error, or end there. */
+  protected truncated(off: number, what: string, present: number): void {
+    if (this.ctx.onTruncated === 'end') {
+      this.truncatedAt = off;
+      this.done = true;
+      return;
+    }
+    throw new PcapTruncatedError(
+      `${this.ctx.name}: truncated ${what} at offset ${off} (only ${present} bytes follow): the file was cut short ` +
+      '(still being written, or copied incompletely); read it with onTruncated: \'end\' to keep the complete records',
+      off);
+  }
+}
+
+/** Throws unless slot i of the caller's memory can take len bytes at off. */
+export function checkSlot(off: number, len: number, dataLen: number, i: number): void {
+  if (!(off >= 0 && off + len <= dataLen)) {
+    throw new InvalidArgumentError(
+      `record slot ${i}: offset ${off} + ${len} bytes lies outside the destination array (${dataLen} bytes): ` +
+      'pass offsets with room for `capacity` bytes each');
+  }
+}

@@ -1,0 +1,338 @@
+// pcapng (draft-ietf-opsawg-pcapng): a sequence of blocks, each
+// [type u32][total length u32][body][total length u32], lengths multiples of 4.
+// A Section Header Block fixes the byte order (its byte-order magic) and
+// starts a fresh list of interfaces; Interface Description Blocks give each
+// interface its link type, snaplen and timestamp resolution/offset; Enhanced,
+// Simple and (obsolete) Packet Blocks carry packets. Every other block is
+// skipped — streamed past if it does not fit the buffer, never allocated.
+import { PcapFormatError } from '../errors.js';
+import {
+  BT_EPB, BT_IDB, BT_OPB, BT_SHB, BT_SPB, IF_TSOFFSET, IF_TSRESOL, MAX_CAPLEN, MAX_INTERFACES,
+  MIN_BLOCK_LEN, MIN_EPB_LEN, MIN_IDB_LEN, MIN_OPB_LEN, MIN_SHB_LEN, MIN_SPB_LEN, OPT_ENDOFOPT,
+  PCAPNG_BOM, PCAPNG_BOM_SWAPPED,
+} from './constants.js';
+import { checkSlot, RecordParser, type ParserContext } from './parser.js';
+import { copyBytes, type PacketRecords } from './records.js';
+import { DEFAULT_TSRESOL, decodeTsResol, ticksToTime } from './timestamp.js';
+
+const U32 = 4294967296;
+
+export interface PcapngInterface {
+  /** index as delivered in PacketRecords.ifIndex (counted across sections) */
+  readonly index: number;
+  readonly linkType: number;
+  /** 0 = no limit */
+  readonly snaplen: number;
+  /** the if_tsresol byte (6 = microseconds when the option is absent) */
+  readonly tsresol: number;
+  /** if_tsoffset in seconds */
+  readonly tsoffset: number;
+}
+
+export class PcapngParser extends RecordParser {
+  private le = true;
+  // Interfaces of the current section (reset by every SHB); bounded by MAX_INTERFACES.
+  private readonly ifLink: number[] = [];
+  private readonly ifSnap: number[] = [];
+  private readonly ifKind: number[] = [];
+  private readonly ifA: number[] = [];
+  private readonly ifB: number[] = [];
+  private readonly ifOff: number[] = [];
+  private readonly ifResolByte: number[] = [];
+  /** global index of this section's interface 0 */
+  private sectionBase = 0;
+  /** bytes of a skipped block still to stream past, and where it began */
+  private skipLeft = 0;
+  private skipStart = 0;
+  private readonly ts = new Float64Array(2);
+  private firstLinkType = -1;
+  private firstSnaplen = 0;
+
+  constructor(ctx: ParserContext) {
+    super(ctx);
+  }
+
+  get linkType(): number { return this.firstLinkType; }
+  get snaplen(): number { return this.firstSnaplen; }
+  get littleEndian(): boolean { return this.le; }
+
+  /** The current section's interfaces. */
+  interfaces(): PcapngInterface[] {
+    return this.ifLink.map((linkType, i) => ({
+      index: this.sectionBase + i, linkType, snaplen: this.ifSnap[i],
+      tsresol: this.ifResolByte[i], tsoffset: this.ifOff[i],
+    }));
+  }
+
+  /**
+   * Reads blocks until the first packet's interface is known (SHB + IDBs), so
+   * linkType is meaningful before the first burst. Returns false when an
+   * async source must be awaited.
+   */
+  readPreamble(): boolean {
+    const rb = this.ctx.rb;
+    while (this.firstLinkType < 0 && !this.done) {
+      if (this.skipLeft === 0) {
+        if (!rb.ensure(8)) { this.stopAt(rb.pos, 'block header'); return this.done; }
+        const type = rb.view.getUint32(rb.pos, this.le);
+        if (type === BT_EPB || type === BT_SPB || type === BT_OPB) break;
+      }
+      const before = rb.offsetOf(rb.pos);
+      this.readBurst(NO_BYTES, NO_VIEW, 0, NO_RECORDS, 0);
+      if (rb.offsetOf(rb.pos) === before && !this.done) return false; // starved inside the block
+    }
+    return true;
+  }
+
+  readBurst(data: Uint8Array, dataView: DataView, capacity: number, rec: PacketRecords, max: number): number {
+    const { rb, stats } = this.ctx;
+    const buf = rb.buf;
+    const v = rb.view;
+    const dataLen = data.length;
+    let n = 0;
+    let bytes = 0;
+    // max === 0 is the preamble mode: process exactly one non-packet block.
+    const once = max === 0;
+    for (;;) {
+      if (n >= max && !once) break;
+      if (this.skipLeft > 0 && !this.streamSkip()) break;
+      let p = rb.pos;
+      if (rb.end - p < 8) {
+        if (!rb.ensure(8)) { this.stopAt(rb.pos, 'block header'); break; }
+        p = rb.pos;
+      }
+      const type = v.getUint32(p, this.le);
+      if (type === BT_SHB) {
+        if (!this.sectionHeader()) break;
+        if (once) break;
+        continue;
+      }
+      const len = v.getUint32(p + 4, this.le);
+      this.checkLength(p, type, len);
+      const packet = type === BT_EPB || type === BT_SPB || type === BT_OPB;
+      if (packet || type === BT_IDB) {
+        if (once && packet) break;
+        if (len > buf.length) {
+          throw this.format(p + 4, `block of type ${type} is ${len} bytes, more than the ${buf.length}-byte read buffer`,
+            'raise the reader\'s bufferSize option if the file is genuine');
+        }
+        if (rb.end - p < len) {
+          if (!rb.ensure(len)) { this.stopAt(rb.pos, `block (type ${type})`); break; }
+          p = rb.pos;
+        }
+        if (v.getUint32(p + len - 4, this.le) !== len) {
+          throw this.format(p + len - 4, `trailing block length ${v.getUint32(p + len - 4, this.le)} differs from the leading ${len}`,
+            'the block is corrupt');
+        }
+        if (type === BT_IDB) {
+          this.interfaceDescription(p, len);
+          rb.pos = p + len;
+          if (once) break;
+          continue;
+        }
+        // A packet block.
+        let caplen: number;
+        let wirelen: number;
+        let ifid: number;
+        let dataAt: number;
+        let sec = 0;
+        let nsec = 0;
+        if (type === BT_SPB) {
+          if (len < MIN_SPB_LEN) throw this.tooShort(p, type, len, MIN_SPB_LEN);
+          if (this.ifLink.length === 0) throw this.format(p, 'simple packet block before any interface description', 'the file is corrupt');
+          ifid = 0;
+          wirelen = v.getUint32(p + 8, this.le);
+          const snap = this.ifSnap[0];
+          caplen = snap !== 0 && wirelen > snap ? snap : wirelen;
+          if (caplen > MAX_CAPLEN) {
+            throw this.format(p + 8, `simple packet of ${caplen} bytes is above the ${MAX_CAPLEN}-byte maximum`, 'the block is corrupt');
+          }
+          if (caplen > len - MIN_SPB_LEN) {
+            throw this.format(p + 8, `simple packet block of ${len} bytes cannot hold ${caplen} packet bytes`, 'the block is corrupt');
+          }
+          dataAt = p + 12;
+        } else {
+          const min = type === BT_EPB ? MIN_EPB_LEN : MIN_OPB_LEN;
+          if (len < min) throw this.tooShort(p, type, len, min);
+          ifid = type === BT_EPB ? v.getUint32(p + 8, this.le) : v.getUint16(p + 8, this.le);
+          if (ifid >= this.ifLink.length) {
+            throw this.format(p + 8, `packet for interface ${ifid}, but the section describes ${this.ifLink.length}`, 'the file is corrupt');
+          }
+          caplen = v.getUint32(p + 20, this.le);
+          wirelen = v.getUint32(p + 24, this.le);
+          if (caplen > MAX_CAPLEN) {
+            throw this.format(p + 20, `captured length ${caplen} is above the ${MAX_CAPLEN}-byte maximum`, 'the block is corrupt');
+          }
+          if (caplen > len - min) {
+            throw this.format(p + 20, `block of ${len} bytes cannot hold ${caplen} captured bytes`, 'the block is corrupt');
+          }
+          ticksToTime(v.getUint32(p + 12, this.le), v.getUint32(p + 16, this.le),
+            this.ifKind[ifid], this.ifA[ifid], this.ifB[ifid], this.ifOff[ifid], this.ts);
+          const s = this.ts[0];
+          if (s >= 0 && s < U32) sec = s;
+          else { sec = ((s % U32) + U32) % U32; stats.timestampFixes++; }
+          nsec = this.ts[1];
+          const snap = this.ifSnap[ifid];
+          if (snap !== 0 && caplen > snap) { caplen = snap; stats.clampedToSnaplen++; }
+          dataAt = p + 28;
+        }
+        if (caplen > capacity) { caplen = capacity; stats.cutToCapacity++; }
+        const to = rec.offset[n];
+        checkSlot(to, caplen, dataLen, n);
+        copyBytes(buf, v, dataAt, data, dataView, to, caplen);
+        rec.caplen[n] = caplen;
+        rec.wirelen[n] = wirelen;
+        rec.sec[n] = sec;
+        rec.nsec[n] = nsec;
+        rec.ifIndex[n] = this.sectionBase + ifid;
+        rec.linkType[n] = this.ifLink[ifid];
+        bytes += caplen;
+        rb.pos = p + len;
+        n++;
+        continue;
+      }
+      // Any other block (NRB, ISB, DSB, custom, unknown): skip it.
+      stats.blocksSkipped++;
+      if (rb.end - p >= len) {
+        if (v.getUint32(p + len - 4, this.le) !== len) {
+          throw this.format(p + len - 4, `trailing block length ${v.getUint32(p + len - 4, this.le)} differs from the leading ${len}`,
+            'the block is corrupt');
+        }
+        rb.pos = p + len;
+      } else {
+        this.skipStart = rb.offsetOf(p);
+        this.skipLeft = len;
+      }
+      if (once) break;
+    }
+    stats.packets += n;
+    stats.bytes += bytes;
+    return n;
+  }
+
+  /** Discards buffered bytes of a long skipped block; false when more input is needed first. */
+  private streamSkip(): boolean {
+    const rb = this.ctx.rb;
+    for (;;) {
+      const k = Math.min(this.skipLeft, rb.end - rb.pos);
+      rb.pos += k;
+      this.skipLeft -= k;
+      if (this.skipLeft === 0) return true;
+      if (!rb.ensure(1)) {
+        if (rb.eof) {
+          const missing = this.skipLeft;
+          this.skipLeft = 0;
+          this.truncated(this.skipStart, `block (${missing} bytes missing)`, rb.offsetOf(rb.end) - this.skipStart);
+        }
+        return false;
+      }
+    }
+  }
+
+  /** Handles an SHB at rb.pos; false when more input is needed first. */
+  private sectionHeader(): boolean {
+    const { rb, stats } = this.ctx;
+    let p = rb.pos;
+    if (!rb.ensure(12)) { this.stopAt(rb.pos, 'section header block'); return false; }
+    p = rb.pos;
+    const v = rb.view;
+    const bom = v.getUint32(p + 8, true);
+    let le: boolean;
+    if (bom === PCAPNG_BOM) le = true;
+    else if (bom === PCAPNG_BOM_SWAPPED) le = false;
+    else throw this.format(p + 8, `section header byte-order magic 0x${bom.toString(16)} is neither 0x1a2b3c4d nor its swap`, 'the file is corrupt');
+    const len = v.getUint32(p + 4, le);
+    this.checkLength(p, BT_SHB, len);
+    if (len < MIN_SHB_LEN) throw this.tooShort(p, BT_SHB, len, MIN_SHB_LEN);
+    if (len > rb.buf.length) {
+      throw this.format(p + 4, `section header block is ${len} bytes, more than the ${rb.buf.length}-byte read buffer`,
+        'raise the reader\'s bufferSize option if the file is genuine');
+    }
+    if (!rb.ensure(len)) { this.stopAt(rb.pos, 'section header block'); return false; }
+    p = rb.pos;
+    if (v.getUint32(p + len - 4, le) !== len) {
+      throw this.format(p + len - 4, `trailing block length ${v.getUint32(p + len - 4, le)} differs from the leading ${len}`, 'the block is corrupt');
+    }
+    const major = v.getUint16(p + 12, le);
+    if (major !== 1) {
+      throw this.format(p + 12, `pcapng version ${major}.${v.getUint16(p + 14, le)} is not 1.x`, 'this reader knows pcapng 1.x only');
+    }
+    this.le = le;
+    this.sectionBase += this.ifLink.length;
+    for (const a of [this.ifLink, this.ifSnap, this.ifKind, this.ifA, this.ifB, this.ifOff, this.ifResolByte]) a.length = 0;
+    stats.sections++;
+    rb.pos = p + len;
+    return true;
+  }
+
+  private interfaceDescription(p: number, len: number): void {
+    const { rb, stats } = this.ctx;
+    const v = rb.view;
+    const le = this.le;
+    if (len < MIN_IDB_LEN) throw this.tooShort(p, BT_IDB, len, MIN_IDB_LEN);
+    if (this.ifLink.length >= MAX_INTERFACES) {
+      throw this.format(p, `more than ${MAX_INTERFACES} interfaces in one section`, 'the file is corrupt or hostile');
+    }
+    const linkType = v.getUint16(p + 8, le);
+    const snaplen = v.getUint32(p + 12, le);
+    let res = DEFAULT_TSRESOL;
+    let resByte = 6;
+    let offset = 0;
+    const end = p + len - 4;
+    let q = p + 16;
+    while (q + 4 <= end) {
+      const code = v.getUint16(q, le);
+      const olen = v.getUint16(q + 2, le);
+      if (code === OPT_ENDOFOPT) break;
+      const valueEnd = q + 4 + olen;
+      if (valueEnd > end) throw this.format(q, `option ${code} of ${olen} bytes runs past the end of its block`, 'the block is corrupt');
+      if (code === IF_TSRESOL) {
+        if (olen !== 1) throw this.format(q, `if_tsresol option is ${olen} bytes, not 1`, 'the block is corrupt');
+        const r = decodeTsResol(rb.buf[q + 4]);
+        if (r === null) throw this.format(q + 4, `if_tsresol 0x${rb.buf[q + 4].toString(16)} is finer than a 64-bit counter can use`, 'the block is corrupt');
+        res = r;
+        resByte = rb.buf[q + 4];
+      } else if (code === IF_TSOFFSET) {
+        if (olen !== 8) throw this.format(q, `if_tsoffset option is ${olen} bytes, not 8`, 'the block is corrupt');
+        const hi = le ? v.getInt32(q + 8, true) : v.getInt32(q + 4, false);
+        const lo = le ? v.getUint32(q + 4, true) : v.getUint32(q + 8, false);
+        offset = hi * U32 + lo;
+      }
+      q = valueEnd + ((4 - (olen & 3)) & 3);
+    }
+    this.ifLink.push(linkType);
+    this.ifSnap.push(snaplen);
+    this.ifKind.push(res.kind);
+    this.ifA.push(res.a);
+    this.ifB.push(res.b);
+    this.ifOff.push(offset);
+    this.ifResolByte.push(resByte);
+    if (this.firstLinkType < 0) { this.firstLinkType = linkType; this.firstSnaplen = snaplen; }
+    stats.interfaces++;
+  }
+
+  private checkLength(p: number, type: number, len: number): void {
+    if (len < MIN_BLOCK_LEN || (len & 3) !== 0 || len > this.ctx.maxBlockLength) {
+      const why = len < MIN_BLOCK_LEN ? `below the ${MIN_BLOCK_LEN}-byte minimum`
+        : (len & 3) !== 0 ? 'not a multiple of 4'
+          : `above the ${this.ctx.maxBlockLength}-byte limit (maxBlockLength option)`;
+      throw this.format(p + 4, `block of type 0x${type.toString(16)} has length ${len}, ${why}`, 'the file is corrupt from here on');
+    }
+  }
+
+  private tooShort(p: number, type: number, len: number, min: number): PcapFormatError {
+    return this.format(p + 4, `block of type ${type} is ${len} bytes, shorter than its ${min}-byte minimum`, 'the block is corrupt');
+  }
+
+  private format(p: number, what: string, fix: string): PcapFormatError {
+    const off = this.ctx.rb.offsetOf(p);
+    return new PcapFormatError(`${this.ctx.name}: ${what} (offset ${off}); ${fix}`, off);
+  }
+}
+
+const NO_BYTES = new Uint8Array(0);
+const NO_VIEW = new DataView(new ArrayBuffer(0));
+const NO_RECORDS: PacketRecords = {
+  offset: new Float64Array(0), caplen: new Uint32Array(0), wirelen: new Uint32Array(0), sec: new Uint32Array(0),
+  nsec: new Uint32Array(0), ifIndex: new Uint32Array(0), linkType: new Uint32Array(0),
+};
