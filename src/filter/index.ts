@@ -1,0 +1,97 @@
+// filter/: tcpdump expression -> classic BPF -> { kernel socket | JS function | eBPF inside XDP }.
+//
+// API (everything takes a CheckedProgram, i.e. one that passed the kernel's
+// rules in checkProgram(); compileFilter/pcapCompile return checked ones):
+//
+//   compileFilter(expression, { linktype = 1, snaplen = 262144, optimize = true, netmask }) -> CompiledFilter
+//     .expression, .linktype, .snaplen
+//     .program                       readonly BpfInsn[] ({ code, jt, jf, k }), frozen and checked
+//     .bytes                         the same, 8 bytes per instruction in host order (struct sock_filter)
+//     .match(bytes, offset, caplen, wirelen) -> number     JS back-end (0 = reject, else snap length);
+//                                    built on first access; throws FilterUnsupportedError for
+//                                    Linux-only ancillary loads (inbound/outbound/ifindex)
+//     .attachToSocket(fd, { lock })  kernel back-end (SO_ATTACH_FILTER); see socket.ts for ordering
+//     .toXdpEbpf({ onReject })       eBPF filter prefix for an XDP program; contract in xdp.ts:
+//                                    entry R1 = ctx; reject => `r0 = onReject; exit`;
+//                                    accept => falls through with R1 = ctx, R0 = snap length;
+//                                    clobbers R0, R2-R5 and stack [R10-64, R10)
+//     .buildXdpProgram({ onAccept, onReject })  the prefix + `return onAccept` (a whole program)
+//     .disassemble()                 `tcpdump -d`-style text
+//   readFilterFile(path) -> string   `-F FILE`: the file's text with `#` comments removed (as tcpdump does)
+//
+//   pcapCompile(expression, opts) -> CheckedProgram       libpcap's compiler (dlopen'd, see native/libpcap.cc)
+//   pcapFilter(program, packet, wirelen) -> number        libpcap's interpreter (reference, tests)
+//   checkProgram(insns | bytes) -> CheckedProgram         throws BpfCheckError { index, rule }
+//   toJsFunction(program) -> FilterFunction               the JS back-end alone
+//   toXdpEbpf(program, opts) / buildXdpFilterProgram(program, opts) -> Uint8Array
+//   attachToSocket(fd, program) / detachFromSocket(fd)
+//   loadXdpProgram(insns) -> fd, testRunXdp(fd, packet) -> { retval }, attachXdpLink(fd, ifindex) -> link fd
+//
+// Errors (src/errors.ts): FilterSyntaxError (.pcapMessage is libpcap's text), LibpcapMissingError
+// (apt-get install libpcap0.8), BpfCheckError, FilterUnsupportedError, FilterAttachError,
+// BpfRejectedError (verifier log), SystemError.
+//
+// Wiring notes for devices/ and cli/:
+// - zc: devices: prepend toXdpEbpf({ onReject: XDP.DROP }) to the redirect program (its
+//   instructions then start at index prefix.length / 8; the prefix jumps only inside itself or to
+//   that index). Reload (SIGUSR1) = build a new program and replace the link's program.
+// - standard devices: socket(AF_PACKET, SOCK_RAW, 0), attachToSocket, then bind with ETH_P_ALL;
+//   reload = attachToSocket again. Rejected packets never reach the ring.
+// - pcap files / software paths: compileFilter(...).match over each packet (no allocation).
+// - The kernel strips 802.1Q tags before packet sockets see a frame; pcap files and XDP keep them.
+import { readFileSync } from 'node:fs';
+import { disassemble, type BpfInsn } from './cbpf.js';
+import { type CheckedProgram } from './check.js';
+import { toJsFunction, type FilterFunction } from './js.js';
+import { pcapCompile, programBytes, type PcapCompileOptions, LINKTYPE } from './pcap.js';
+import { attachToSocket } from './socket.js';
+import { buildXdpFilterProgram, toXdpEbpf, type XdpFilterOptions, type XdpProgramOptions } from './xdp.js';
+
+export interface CompiledFilter {
+  readonly expression: string;
+  readonly linktype: number;
+  readonly snaplen: number;
+  readonly program: CheckedProgram;
+  readonly bytes: Uint8Array;
+  /** The JS back-end; safe to detach (`const m = f.match`). */
+  readonly match: FilterFunction;
+  attachToSocket(fd: number, opts?: { lock?: boolean }): void;
+  toXdpEbpf(opts?: Omit<XdpFilterOptions, 'expression'>): Uint8Array;
+  buildXdpProgram(opts?: Omit<XdpProgramOptions, 'expression'>): Uint8Array;
+  disassemble(): string;
+}
+
+/** Compiles a tcpdump expression once and offers every back-end for it. */
+export function compileFilter(expression: string, opts: PcapCompileOptions = {}): CompiledFilter {
+  const linktype = opts.linktype ?? LINKTYPE.ETHERNET;
+  const snaplen = opts.snaplen ?? 262144;
+  const program = pcapCompile(expression, { ...opts, linktype, snaplen });
+  let match: FilterFunction | undefined;
+  return {
+    expression, linktype, snaplen, program,
+    get bytes() { return programBytes(program); },
+    get match() {
+      match ??= toJsFunction(program);
+      return match;
+    },
+    attachToSocket: (fd, o) => attachToSocket(fd, program, o),
+    toXdpEbpf: (o = {}) => toXdpEbpf(program, { ...o, expression }),
+    buildXdpProgram: (o = {}) => buildXdpFilterProgram(program, { ...o, expression }),
+    disassemble: () => disassemble(program as readonly BpfInsn[]),
+  };
+}
+
+/** Reads a filter expression from a file (`-F FILE`), dropping `#` comments like tcpdump does. */
+export function readFilterFile(path: string): string {
+  return readFileSync(path, 'utf8').split('\n').map((l) => l.replace(/#.*$/, '')).join(' ').trim();
+}
+
+export { BPF, BPF_MAXINSNS, disassemble, formatInsn, decodeProgram, encodeProgram, type BpfInsn } from './cbpf.js';
+export { checkProgram, isChecked, type CheckedProgram } from './check.js';
+export { toJsFunction, toJsSource, type FilterFunction } from './js.js';
+export { pcapCompile, pcapFilter, pcapFilterMany, libpcapVersion, LINKTYPE, NETMASK_UNKNOWN, type PcapCompileOptions } from './pcap.js';
+export { attachToSocket, detachFromSocket, REJECT_ALL } from './socket.js';
+export { toXdpEbpf, buildXdpFilterProgram, XDP, type XdpFilterOptions, type XdpProgramOptions } from './xdp.js';
+export { loadXdpProgram, testRunXdp, attachXdpLink, XDP_FLAGS } from './xdp-load.js';
+export { EbpfAssembler, EBPF } from './ebpf.js';
+

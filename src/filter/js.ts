@@ -1,0 +1,170 @@
+// Classic BPF -> a JavaScript function, generated once with `new Function`.
+//
+// Run-time semantics are libpcap's bpf_filter (bpf_filter.c), so results are
+// bit-identical to pcap_offline_filter:
+// - A and X are u32 and start at 0; arithmetic wraps mod 2^32;
+// - a packet load past `caplen` returns 0 (reject), `len` is the wire length;
+// - division or modulo by an X of 0 returns 0; a shift by X >= 32 gives 0;
+// - the return value is the u32 of the `ret` reached (0 = reject, else the
+//   number of bytes to keep).
+//
+// Shape of the generated code: jumps in classic BPF only go forward, so each
+// jump target t becomes a labelled block that encloses everything before t,
+// and a jump is `break Lt`. That is straight-line code V8 compiles well, with
+// no loop, no switch and no allocation per call; packet bytes are assembled
+// big-endian by hand (no DataView).
+import { FilterUnsupportedError } from '../errors.js';
+import { BPF, SKF_AD, SKF_AD_OFF, SKF_LL_OFF, cls, formatInsn, loadWidth, mode, op, size, src } from './cbpf.js';
+import type { BpfInsn } from './cbpf.js';
+import { checkProgram, isConditionalJump, type CheckedProgram } from './check.js';
+
+/** bytes[offset .. offset+caplen) is the captured packet, wirelen its original length; returns 0 to reject. */
+export type FilterFunction = (bytes: Uint8Array, offset: number, caplen: number, wirelen: number) => number;
+
+/** Instructions reachable from the entry (unreachable ones are not translated). */
+export function reachable(p: readonly BpfInsn[]): Uint8Array {
+  const r = new Uint8Array(p.length);
+  r[0] = 1;
+  for (let pc = 0; pc < p.length; pc++) {
+    if (!r[pc]) continue;
+    const i = p[pc]!;
+    if (cls(i.code) === BPF.RET) continue;
+    if (i.code === (BPF.JMP | BPF.JA)) r[pc + 1 + i.k] = 1;
+    else if (isConditionalJump(i.code)) { r[pc + 1 + i.jt] = 1; r[pc + 1 + i.jf] = 1; } else r[pc + 1] = 1;
+  }
+  return r;
+}
+
+/** Throws FilterUnsupportedError for loads from the kernel's special offsets (SKF_AD_*, SKF_NET_OFF, SKF_LL_OFF). */
+export function assertNoKernelOffsets(p: readonly BpfInsn[], backend: string, expression?: string): void {
+  const live = reachable(p);
+  p.forEach((i, pc) => {
+    if (!live[pc] || cls(i.code) !== BPF.LD || mode(i.code) !== BPF.ABS || i.k < SKF_LL_OFF) return;
+    const what = i.k >= SKF_AD_OFF ? `the Linux ancillary field ${SKF_AD[i.k - SKF_AD_OFF] ?? `SKF_AD_OFF+${i.k - SKF_AD_OFF}`}`
+      : 'a Linux-only negative offset (SKF_NET_OFF/SKF_LL_OFF)';
+    throw new FilterUnsupportedError(
+      `${expression ? `filter "${expression}"` : 'the program'} reads ${what} at instruction ${pc} (${formatInsn(i, pc)}); ` +
+      `that exists only for kernel socket filters, the ${backend} back-end has no such data — ` +
+      'use the socket attach back-end, or drop that primitive (e.g. inbound/outbound, ifindex) from the expression', pc);
+  });
+}
+
+const byteAt = (at: string): string => `b[o + ${at}]`;
+
+function loadExpr(width: number, at: (d: number) => string): string {
+  if (width === 1) return byteAt(at(0));
+  if (width === 2) return `((${byteAt(at(0))} << 8) | ${byteAt(at(1))})`;
+  return `(((${byteAt(at(0))} << 24) | (${byteAt(at(1))} << 16) | (${byteAt(at(2))} << 8) | ${byteAt(at(3))}) >>> 0)`;
+}
+
+function aluExpr(i: BpfInsn): string {
+  const rhs = src(i.code) === BPF.X ? 'X' : String(i.k);
+  switch (op(i.code)) {
+    case BPF.ADD: return `A = (A + ${rhs}) >>> 0;`;
+    case BPF.SUB: return `A = (A - ${rhs}) >>> 0;`;
+    case BPF.MUL: return `A = Math.imul(A, ${rhs}) >>> 0;`;
+    case BPF.DIV: return src(i.code) === BPF.X ? 'if (X === 0) return 0; A = (A / X) >>> 0;' : `A = (A / ${rhs}) >>> 0;`;
+    case BPF.MOD: return src(i.code) === BPF.X ? 'if (X === 0) return 0; A = A % X;' : `A = A % ${rhs};`;
+    case BPF.OR: return `A = (A | ${rhs}) >>> 0;`;
+    case BPF.AND: return `A = (A & ${rhs}) >>> 0;`;
+    case BPF.XOR: return `A = (A ^ ${rhs}) >>> 0;`;
+    case BPF.LSH: return src(i.code) === BPF.X ? 'A = X < 32 ? (A << X) >>> 0 : 0;' : `A = (A << ${rhs}) >>> 0;`;
+    case BPF.RSH: return src(i.code) === BPF.X ? 'A = X < 32 ? A >>> X : 0;' : `A = A >>> ${rhs};`;
+    case BPF.NEG: return 'A = (0 - A) >>> 0;';
+  }
+  throw new Error(`unreachable: alu op 0x${op(i.code).toString(16)}`);
+}
+
+function condExpr(i: BpfInsn): string {
+  const rhs = src(i.code) === BPF.X ? 'X' : String(i.k);
+  switch (op(i.code)) {
+    case BPF.JEQ: return `A === ${rhs}`;
+    case BPF.JGT: return `A > ${rhs}`;
+    case BPF.JGE: return `A >= ${rhs}`;
+    case BPF.JSET: return `(A & ${rhs}) !== 0`;
+  }
+  throw new Error(`unreachable: jmp op 0x${op(i.code).toString(16)}`);
+}
+
+function translate(i: BpfInsn, pc: number): string {
+  const c = i.code;
+  switch (cls(c)) {
+    case BPF.LD:
+    case BPF.LDX: {
+      const reg = cls(c) === BPF.LDX ? 'X' : 'A';
+      switch (mode(c)) {
+        case BPF.IMM: return `${reg} = ${i.k};`;
+        case BPF.LEN: return `${reg} = wirelen >>> 0;`;
+        case BPF.MEM: return `${reg} = m${i.k};`;
+        case BPF.ABS: {
+          const w = loadWidth(c);
+          return `if (caplen < ${i.k + w}) return 0; A = ${loadExpr(w, (d) => String(i.k + d))};`;
+        }
+        case BPF.IND: {
+          const w = loadWidth(c);
+          return `t = X + ${i.k}; if (caplen < t + ${w}) return 0; A = ${loadExpr(w, (d) => (d ? `t + ${d}` : 't'))};`;
+        }
+        case BPF.MSH: return `if (caplen <= ${i.k}) return 0; X = (b[o + ${i.k}] & 15) << 2;`;
+      }
+      break;
+    }
+    case BPF.ST: return `m${i.k} = A;`;
+    case BPF.STX: return `m${i.k} = X;`;
+    case BPF.ALU: return aluExpr(i);
+    case BPF.RET: return (c & 0x18) === BPF.A ? 'return A;' : `return ${i.k};`;
+    case BPF.MISC: return op(c) === BPF.TAX ? 'X = A;' : 'A = X;';
+  }
+  throw new Error(`unreachable: instruction ${pc} code 0x${c.toString(16)} size 0x${size(c).toString(16)}`);
+}
+
+/** The generated source of the function body (for debugging and tests). */
+export function toJsSource(program: CheckedProgram | readonly BpfInsn[]): string {
+  const p = checkProgram(program);
+  assertNoKernelOffsets(p, 'JavaScript');
+  const live = reachable(p);
+  const labels = new Set<number>();
+  const mems = new Set<number>();
+  p.forEach((i, pc) => {
+    if (!live[pc]) return;
+    if (i.code === (BPF.JMP | BPF.JA) && i.k !== 0) labels.add(pc + 1 + i.k);
+    if (isConditionalJump(i.code)) {
+      if (i.jt !== 0) labels.add(pc + 1 + i.jt);
+      if (i.jf !== 0) labels.add(pc + 1 + i.jf);
+    }
+    if (i.code === BPF.ST || i.code === BPF.STX || i.code === (BPF.LD | BPF.MEM) || i.code === (BPF.LDX | BPF.MEM)) mems.add(i.k);
+  });
+  const out: string[] = ['"use strict";', 'let A = 0, X = 0, t = 0;'];
+  if (mems.size) out.push(`let ${[...mems].sort((a, b) => a - b).map((m) => `m${m} = 0`).join(', ')};`);
+  const sorted = [...labels].sort((a, b) => b - a);
+  if (sorted.length) out.push(sorted.map((t) => `L${t}: {`).join(' '));
+  p.forEach((i, pc) => {
+    if (labels.has(pc)) out.push(`} // L${pc}`);
+    if (!live[pc]) return;
+    let line: string;
+    if (i.code === (BPF.JMP | BPF.JA)) {
+      line = i.k === 0 ? '' : `break L${pc + 1 + i.k};`;
+    } else if (isConditionalJump(i.code)) {
+      const cond = condExpr(i);
+      if (i.jt === i.jf) line = i.jt === 0 ? '' : `break L${pc + 1 + i.jt};`;
+      else if (i.jt === 0) line = `if (!(${cond})) break L${pc + 1 + i.jf};`;
+      else if (i.jf === 0) line = `if (${cond}) break L${pc + 1 + i.jt};`;
+      else line = `if (${cond}) break L${pc + 1 + i.jt}; break L${pc + 1 + i.jf};`;
+    } else {
+      line = translate(i, pc);
+    }
+    out.push(`${line} // (${pc}) ${formatInsn(i, pc)}`);
+  });
+  return out.join('\n');
+}
+
+/**
+ * Translates a checked classic BPF program into `(bytes, offset, caplen,
+ * wirelen) => u32` with libpcap's semantics (see the header of this file).
+ * The caller guarantees offset + caplen <= bytes.length. Throws
+ * FilterUnsupportedError for Linux ancillary loads (SKF_AD_*): user space
+ * has no skb metadata to answer them.
+ */
+export function toJsFunction(program: CheckedProgram | readonly BpfInsn[]): FilterFunction {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('b', 'o', 'caplen', 'wirelen', toJsSource(program)) as FilterFunction;
+}

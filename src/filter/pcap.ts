@@ -1,0 +1,104 @@
+// tcpdump expressions -> classic BPF with libpcap's own compiler, and
+// libpcap's reference interpreter (native/libpcap.cc, loaded with dlopen).
+import { BpfCheckError, FilterSyntaxError, LibpcapMissingError } from '../errors.js';
+import { native } from '../native/index.js';
+import { encodeProgram, type BpfInsn } from './cbpf.js';
+import { checkProgram, type CheckedProgram } from './check.js';
+
+/** Link-layer types (pcap LINKTYPE_* / DLT_*, https://www.tcpdump.org/linktypes.html). */
+export const LINKTYPE = {
+  NULL: 0, ETHERNET: 1, RAW: 101, LINUX_SLL: 113, LINUX_SLL2: 276, IPV4: 228, IPV6: 229,
+} as const;
+
+/** PCAP_NETMASK_UNKNOWN: `ip broadcast` cannot be compiled without a netmask. */
+export const NETMASK_UNKNOWN = 0xffffffff;
+
+export interface PcapCompileOptions {
+  /** link-layer type of the packets the filter sees (default 1, Ethernet) */
+  linktype?: number;
+  /** the value accepting `ret` instructions return (default 262144, tcpdump's) */
+  snaplen?: number;
+  /** run libpcap's optimizer (default true, like tcpdump without -O) */
+  optimize?: boolean;
+  /** IPv4 netmask for `ip broadcast` (default unknown) */
+  netmask?: number;
+}
+
+function rethrow(e: unknown, expression: string): never {
+  const code = (e as { code?: string } | null)?.code;
+  const msg = (e as Error).message;
+  if (code === 'ERR_RINGZERO_FILTER_SYNTAX') {
+    throw new FilterSyntaxError(
+      `invalid filter expression "${expression}": ${msg} — fix the expression (syntax: man 7 pcap-filter)`, expression, msg);
+  }
+  if (code === 'ERR_RINGZERO_LIBPCAP_MISSING') throw new LibpcapMissingError(msg, e);
+  throw e;
+}
+
+/**
+ * Compiles a tcpdump filter expression with libpcap (pcap_compile on a
+ * pcap_open_dead handle, as `tcpdump -d` does) and checks the result with the
+ * kernel's rules. Throws FilterSyntaxError (with libpcap's message),
+ * LibpcapMissingError, or BpfCheckError when libpcap emits something the
+ * kernel refuses (e.g. `ip6 protochain`, which jumps backwards).
+ */
+export function pcapCompile(expression: string, opts: PcapCompileOptions = {}): CheckedProgram {
+  const { linktype = LINKTYPE.ETHERNET, snaplen = 262144, optimize = true, netmask = NETMASK_UNKNOWN } = opts;
+  let bytes: Uint8Array;
+  try {
+    bytes = native.pcapCompile(expression, linktype, snaplen, optimize, netmask >>> 0);
+  } catch (e) {
+    rethrow(e, expression);
+  }
+  try {
+    return checkProgram(bytes);
+  } catch (e) {
+    if (e instanceof BpfCheckError) {
+      throw new BpfCheckError(`filter expression "${expression}" compiles to a program the kernel refuses: ${e.message}`, e.index, e.rule);
+    }
+    throw e;
+  }
+}
+
+/** libpcap's version string, e.g. "libpcap version 1.10.3 (with TPACKET_V3)". Throws LibpcapMissingError. */
+export function libpcapVersion(): string {
+  try {
+    return native.pcapVersion();
+  } catch (e) {
+    rethrow(e, '');
+  }
+}
+
+const encoded = new WeakMap<object, Uint8Array>();
+/** The program as 8-byte host-order instructions (cached per checked program). */
+export function programBytes(program: CheckedProgram): Uint8Array {
+  let b = encoded.get(program);
+  if (!b) {
+    b = encodeProgram(program as readonly BpfInsn[]);
+    encoded.set(program, b);
+  }
+  return b;
+}
+
+/**
+ * libpcap's reference interpreter (bpf_filter) on one packet: `packet` holds
+ * the captured bytes (caplen = its length), `wirelen` the original length.
+ * One addon call per packet: for tests and tools, not for the data path.
+ */
+export function pcapFilter(program: CheckedProgram, packet: Uint8Array, wirelen = packet.byteLength): number {
+  try {
+    return native.pcapBpfFilter(programBytes(checkProgram(program)), packet, wirelen);
+  } catch (e) {
+    rethrow(e, '');
+  }
+}
+
+/** bpf_filter over `count` packets (data[offsets[i] .. +caplens[i]]) `rounds` times; returns the accept count. */
+export function pcapFilterMany(program: CheckedProgram, data: Uint8Array, offsets: Uint32Array, caplens: Uint32Array,
+  wirelens: Uint32Array, count: number, rounds = 1): number {
+  try {
+    return native.pcapBpfFilterMany(programBytes(checkProgram(program)), data, offsets, caplens, wirelens, count, rounds);
+  } catch (e) {
+    rethrow(e, '');
+  }
+}
