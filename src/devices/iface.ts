@@ -1,0 +1,103 @@
+// Interface facts from /sys/class/net and the helpers that turn kernel errnos
+// into errors naming the cause and the fix.
+import { readdirSync, readFileSync } from 'node:fs';
+import { native } from '../native/index.js';
+import {
+  DeviceBusyError, InterfaceNotFoundError, PermissionDeniedError, QueueOutOfRangeError, errnoOf,
+} from '../errors.js';
+
+export function listInterfaces(): string[] {
+  try {
+    return readdirSync('/sys/class/net').sort();
+  } catch {
+    return [];
+  }
+}
+
+/** ifindex of `ifname`, or InterfaceNotFoundError listing the interfaces that exist. */
+export function ifindexOf(ifname: string): number {
+  const index = ifname.length > 0 && ifname.length < 16 && !/[/\s:@]/.test(ifname) ? native.ifNameToIndex(ifname) : 0;
+  if (index === 0) {
+    const have = listInterfaces();
+    throw new InterfaceNotFoundError(
+      `no network interface named '${ifname}' in this network namespace; ` +
+      `interfaces here: ${have.length ? have.join(', ') : '(none readable in /sys/class/net)'}. ` +
+      'Check the name (ip link show) or run in the namespace that has it (ip netns exec NS ...).',
+    );
+  }
+  return index;
+}
+
+function readSys(ifname: string, file: string): string | null {
+  try {
+    return readFileSync(`/sys/class/net/${ifname}/${file}`, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+export function mtuOf(ifname: string): number {
+  return Number(readSys(ifname, 'mtu') ?? 1500);
+}
+
+/** Number of RX queues (rx-N folders under /sys/class/net/IF/queues); at least 1. */
+export function rxQueueCount(ifname: string): number {
+  try {
+    const n = readdirSync(`/sys/class/net/${ifname}/queues`).filter((q) => q.startsWith('rx-')).length;
+    return Math.max(1, n);
+  } catch {
+    return 1;
+  }
+}
+
+export function checkQueue(ifname: string, queue: number): void {
+  const n = rxQueueCount(ifname);
+  if (!Number.isInteger(queue) || queue < 0 || queue >= n) {
+    throw new QueueOutOfRangeError(
+      `queue ${queue} does not exist on ${ifname}: it has ${n} RX queue${n === 1 ? '' : 's'} (0..${n - 1}). ` +
+      `Use zc:${ifname}@0..${n - 1}, or zc:${ifname} for all of them (ethtool -L ${ifname} combined N adds queues).`,
+    );
+  }
+}
+
+/** A counter from /sys/class/net/IF/statistics (rx_packets, tx_packets, rx_dropped, ...). */
+export function ifaceCounter(ifname: string, counter: string): number {
+  return Number(readSys(ifname, `statistics/${counter}`) ?? NaN);
+}
+
+/** Effective capability bits of this process (from /proc/self/status CapEff). */
+export function effectiveCaps(): bigint {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? BigInt('0x' + m[1]) : 0n;
+  } catch {
+    return 0n;
+  }
+}
+
+export const CAP = { IPC_LOCK: 14, NET_ADMIN: 12, NET_RAW: 13, SYS_ADMIN: 21, SYS_RESOURCE: 24, BPF: 39 } as const;
+
+export function hasCap(bit: number): boolean {
+  return (effectiveCaps() >> BigInt(bit)) & 1n ? true : false;
+}
+
+/**
+ * Rethrows an addon error as PermissionDeniedError when the kernel said
+ * EPERM/EACCES, naming the capability `what` needs; other errors pass through.
+ */
+export function rethrowPermission(e: unknown, capability: string, what: string): never {
+  const code = errnoOf(e);
+  if (code === 'EPERM' || code === 'EACCES') {
+    throw new PermissionDeniedError(
+      `${what} was refused (${code}): it needs ${capability}. ` +
+      `Run as root, or grant it: setcap cap_net_raw,cap_net_admin,cap_bpf,cap_ipc_lock+ep "$(readlink -f "$(which node)")".`,
+      capability, e,
+    );
+  }
+  throw e;
+}
+
+export function rethrowBusy(e: unknown, what: string, fix: string): never {
+  if (errnoOf(e) === 'EBUSY') throw new DeviceBusyError(`${what} is busy (EBUSY): ${fix}`, e);
+  throw e;
+}

@@ -1,0 +1,260 @@
+// The standard device `IFACE`: AF_PACKET with a TPACKET_V3 RX ring (each frame
+// copied once from the ring into a cluster buffer) and a TPACKET_V2 TX ring on
+// a second socket (each frame copied once from its buffer into the ring; the
+// buffer is free again right away).
+import { native } from '../../native/index.js';
+import { DeviceClosedError, InvalidArgumentError } from '../../errors.js';
+import {
+  META_HASH, META_LEN, META_NSEC, META_OFF, META_PORT, META_SEC, META_WIRELEN, META_WORDS,
+  type BufferSource,
+} from '../../zc/meta.js';
+import { copyBytes, mappingOf, type Mapping } from '../copy.js';
+import { ifindexOf, mtuOf } from '../iface.js';
+import { emptyStats, type Device, type DeviceOptions, type DeviceStats } from '../types.js';
+import { RxRing, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID } from './rx-ring.js';
+import {
+  addPromiscuous, bindTo, ignoreOutgoing, joinFanout, packetSocket, readStats, setTxOptions, type FanoutOptions,
+} from './socket.js';
+import { TP_STATUS_AVAILABLE, TP_STATUS_SEND_REQUEST, TX_DATA_MIN, TxRing } from './tx-ring.js';
+
+const MSG_DONTWAIT = 0x40;
+const POLLIN = 0x1;
+
+export interface PacketDeviceOptions extends DeviceOptions {
+  /** RX ring block size in bytes (power of two, multiple of the page size; default 1 MiB) */
+  blockSize?: number;
+  /** RX ring blocks (default 8) */
+  blockCount?: number;
+  /** ms before the kernel hands over a partly filled block (default 2) */
+  blockTimeoutMs?: number;
+  /** TX ring frames (power of two, >= 16; default 1024) */
+  txFrames?: number;
+  /** put the interface in promiscuous mode while open (default true) */
+  promiscuous?: boolean;
+  /** also capture the frames this host sends (default false: received frames only) */
+  captureOutgoing?: boolean;
+  /** TX straight to the driver, skipping the qdisc (default true) */
+  qdiscBypass?: boolean;
+  /** join a PACKET_FANOUT group: the kernel splits the traffic among its members */
+  fanout?: FanoutOptions;
+  /**
+   * Called with the RX socket fd after the ring is set up and before the socket
+   * is bound, so no unfiltered frame slips in (e.g. SO_ATTACH_FILTER with a
+   * classic BPF program from filter/).
+   */
+  attachFilter?: (fd: number) => void;
+}
+
+export class PacketDevice implements Device {
+  readonly name: string;
+  readonly ifname: string;
+  readonly ifindex: number;
+  readonly mode = 'standard' as const;
+  readonly queues: readonly number[] = [];
+  readonly port: number;
+  closed = false;
+
+  private readonly source: BufferSource;
+  private readonly meta: Uint32Array;
+  private readonly bufferSize: number;
+  private readonly bufferCount: number;
+  private readonly bufferOffset: number;
+  private readonly headroom: number;
+  private readonly cluster: Mapping;
+  private rxFd = -1;
+  private txFd = -1;
+  private rx: RxRing | null = null;
+  private tx: TxRing | null = null;
+  private readonly scratch = new Uint32Array(256);
+  private readonly counters: DeviceStats = emptyStats();
+  private readonly kernel = { tp_packets: 0, tp_drops: 0, tp_freeze_q_cnt: 0 };
+
+  constructor(name: string, ifname: string, o: PacketDeviceOptions) {
+    this.name = name;
+    this.ifname = ifname;
+    this.ifindex = ifindexOf(ifname);
+    this.port = o.port ?? 0;
+    this.source = o.source;
+    const m = o.memory;
+    this.meta = m.meta;
+    this.bufferSize = m.bufferSize;
+    this.bufferCount = m.bufferCount;
+    this.bufferOffset = m.bufferOffset;
+    this.headroom = m.headroom;
+    if (m.bufferOffset % 4 !== 0) throw new InvalidArgumentError('the cluster buffer area must be 4-byte aligned');
+    this.cluster = mappingOf(m.sab);
+    const blockSize = o.blockSize ?? 1 << 20;
+    const blockCount = o.blockCount ?? 8;
+    const txFrames = o.txFrames ?? 1024;
+    if (blockSize & (blockSize - 1) || blockSize < 4096) throw new InvalidArgumentError(`blockSize must be a power of two >= 4096, got ${blockSize}`);
+    if (txFrames & (txFrames - 1) || txFrames < 16) throw new InvalidArgumentError(`txFrames must be a power of two >= 16, got ${txFrames}`);
+    try {
+      if (o.rx ?? true) {
+        this.rxFd = packetSocket();
+        if (!o.captureOutgoing) ignoreOutgoing(this.rxFd);
+        this.rx = new RxRing(this.rxFd, { blockSize, blockCount, blockTimeoutMs: o.blockTimeoutMs ?? 2 });
+        o.attachFilter?.(this.rxFd);
+        bindTo(this.rxFd, this.ifindex, true);
+        if (o.fanout) joinFanout(this.rxFd, o.fanout);
+        if (o.promiscuous ?? true) addPromiscuous(this.rxFd, this.ifindex);
+      }
+      if (o.tx ?? true) {
+        this.txFd = packetSocket();
+        setTxOptions(this.txFd, o.qdiscBypass ?? true);
+        // room for the largest frame the interface sends (MTU + Ethernet + VLAN) after the header
+        let frameSize = 2048;
+        while (frameSize < TX_DATA_MIN + 4 + mtuOf(ifname) + 18) frameSize *= 2;
+        this.tx = new TxRing(this.txFd, frameSize, txFrames);
+        bindTo(this.txFd, this.ifindex, false);
+      }
+    } catch (e) {
+      this.teardown();
+      throw e;
+    }
+  }
+
+  recvBurst(out: Uint32Array, max: number): number {
+    if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
+    const ring = this.rx;
+    if (!ring) return 0;
+    if (max > out.length) max = out.length;
+    const scratch = this.scratch, meta = this.meta, src = ring.map, dst = this.cluster, r32 = src.u32;
+    const bs = this.bufferSize, base = this.bufferOffset, headroom = this.headroom, port = this.port;
+    let got = 0, bytes = 0;
+    while (got < max && ring.next()) {
+      // buffers for the frames of this block we can take now (one pool call per block)
+      let want = ring.left < max - got ? ring.left : max - got;
+      if (want > scratch.length) want = scratch.length;
+      const k = this.source.alloc(scratch, want);
+      if (k === 0) { this.counters.rxNoBuffer++; break; } // frames stay in the ring; the kernel drops and counts
+      for (let i = 0; i < k; i++) {
+        const h = ring.at >>> 2;
+        const sec = r32[h + 1], nsec = r32[h + 2], snap = r32[h + 3], wire = r32[h + 4], status = r32[h + 5];
+        const mac = r32[h + 6] & 0xffff;
+        const from = ring.at + mac;
+        const idx = scratch[i];
+        const start = base + idx * bs;
+        // same alignment mod 4 as the source, so copyBytes moves words
+        const off = headroom + ((from - start - headroom) & 3);
+        const room = bs - off;
+        let len: number;
+        if ((status & TP_STATUS_VLAN_VALID) !== 0) {
+          // the kernel moved the 802.1Q tag to tp_vlan_tci: put it back where it was on the wire
+          const tci = r32[h + 8] & 0xffff;
+          const tpid = (status & TP_STATUS_VLAN_TPID_VALID) !== 0 ? r32[h + 9] & 0xffff : 0x8100;
+          len = snap + 4 > room ? room : snap + 4;
+          const d = dst.u8, p = start + off;
+          copyBytes(src, from, dst, p, 12);
+          d[p + 12] = tpid >>> 8; d[p + 13] = tpid & 0xff; d[p + 14] = tci >>> 8; d[p + 15] = tci & 0xff;
+          copyBytes(src, from + 12, dst, p + 16, len - 16);
+          meta[idx * META_WORDS + META_WIRELEN] = wire + 4;
+        } else {
+          len = snap > room ? room : snap;
+          copyBytes(src, from, dst, start + off, len);
+          meta[idx * META_WORDS + META_WIRELEN] = wire;
+        }
+        if (len < snap) this.counters.rxTruncated++;
+        const mm = idx * META_WORDS;
+        meta[mm + META_LEN] = len;
+        meta[mm + META_OFF] = off;
+        meta[mm + META_SEC] = sec;
+        meta[mm + META_NSEC] = nsec;
+        meta[mm + META_HASH] = 0;
+        meta[mm + META_PORT] = port;
+        out[got++] = idx;
+        bytes += len;
+        ring.advance();
+      }
+      if (k < want) { this.counters.rxNoBuffer++; break; }
+    }
+    this.counters.received += got;
+    this.counters.receivedBytes += bytes;
+    return got;
+  }
+
+  sendBurst(indices: Uint32Array, n: number): number {
+    if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
+    const ring = this.tx;
+    const scratch = this.scratch, meta = this.meta, count = this.bufferCount, bs = this.bufferSize, base = this.bufferOffset;
+    let k = 0, queued = 0, bytes = 0;
+    if (ring) {
+      const t32 = ring.map.u32, fs = ring.frameSize, frames = ring.frameCount;
+      let full = false;
+      for (let i = 0; i < n; i++) {
+        const idx = indices[i];
+        if (idx >= count) { this.counters.txInvalid++; continue; } // not a buffer: nothing to give back
+        scratch[k++] = idx;
+        if (k === scratch.length) { this.source.free(scratch, k); k = 0; }
+        const mm = idx * META_WORDS;
+        const len = meta[mm + META_LEN], off = meta[mm + META_OFF];
+        if (len === 0 || off + len > bs || len > fs - TX_DATA_MIN - 3) { this.counters.txInvalid++; continue; }
+        const fw = ring.statusWord(ring.head);
+        if (full || Atomics.load(t32, fw) !== TP_STATUS_AVAILABLE) { full = true; this.counters.txRingFull++; continue; }
+        const from = base + idx * bs + off;
+        const frame = ring.head * fs;
+        const dataOff = TX_DATA_MIN + ((from - TX_DATA_MIN) & 3);
+        copyBytes(this.cluster, from, ring.map, frame + dataOff, len);
+        t32[fw + 1] = len; // tp_len
+        t32[fw + 3] = dataOff; // tp_mac (low half), tp_net = 0
+        Atomics.store(t32, fw, TP_STATUS_SEND_REQUEST);
+        ring.head = ring.head + 1 === frames ? 0 : ring.head + 1;
+        queued++;
+        bytes += len;
+      }
+      if (queued > 0) native.sendto(this.txFd, null, MSG_DONTWAIT, null);
+    } else {
+      for (let i = 0; i < n; i++) {
+        if (indices[i] >= count) continue;
+        scratch[k++] = indices[i];
+        if (k === scratch.length) { this.source.free(scratch, k); k = 0; }
+      }
+      this.counters.txRingFull += n;
+    }
+    if (k > 0) this.source.free(scratch, k); // copied into the ring (or dropped): the buffers are free again
+    this.counters.sent += queued;
+    this.counters.sentBytes += bytes;
+    this.counters.txCompleted += queued;
+    return queued;
+  }
+
+  flush(): number {
+    if (this.closed || !this.tx) return 0;
+    const pending = this.tx.pending();
+    if (pending > 0) native.sendto(this.txFd, null, MSG_DONTWAIT, null);
+    return pending;
+  }
+
+  wait(timeoutMs: number): boolean {
+    if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
+    if (!this.rx) return false;
+    if (this.rx.ready()) return true;
+    return native.poll(this.rxFd, POLLIN, timeoutMs) !== 0;
+  }
+
+  stats(): DeviceStats {
+    if (!this.closed && this.rxFd >= 0) {
+      const [packets, drops, freeze] = readStats(this.rxFd); // reading resets: accumulate
+      this.kernel.tp_packets += packets;
+      this.kernel.tp_drops += drops;
+      this.kernel.tp_freeze_q_cnt += freeze;
+    }
+    return { ...this.counters, kernelDrops: this.kernel.tp_drops, kernel: { ...this.kernel } };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.stats();
+    this.teardown();
+  }
+
+  private teardown(): void {
+    this.closed = true;
+    this.tx?.unmap();
+    if (this.txFd >= 0) native.close(this.txFd);
+    this.rx?.unmap();
+    if (this.rxFd >= 0) native.close(this.rxFd);
+    this.tx = null;
+    this.rx = null;
+    this.txFd = this.rxFd = -1;
+  }
+}

@@ -1,0 +1,89 @@
+// The contract every device kind (AF_XDP, AF_PACKET, later pcap files) meets:
+// a queue endpoint that moves u32 buffer indices of a cluster in bursts.
+import type { BufferMemory, BufferSource } from '../zc/meta.js';
+
+/**
+ * How packets reach user space:
+ * - 'zero-copy': AF_XDP, the NIC DMAs into cluster buffers (XDP_ZEROCOPY);
+ * - 'copy': AF_XDP, the kernel copies each frame once into a cluster buffer (XDP_COPY);
+ * - 'standard': AF_PACKET TPACKET_V3 ring, copied once from the ring into a cluster buffer.
+ */
+export type DeviceMode = 'zero-copy' | 'copy' | 'standard';
+
+export interface DeviceStats {
+  /** packets handed to the caller by recvBurst */
+  received: number;
+  /** bytes handed to the caller (captured length) */
+  receivedBytes: number;
+  /** packets accepted by sendBurst and queued to the kernel */
+  sent: number;
+  sentBytes: number;
+  /** packets the kernel reports dropped before we saw them (ring full, no fill buffers, ...) */
+  kernelDrops: number;
+  /** sendBurst: buffers dropped because the TX ring was full */
+  txRingFull: number;
+  /** sendBurst: buffers dropped because their index/offset/length were out of range */
+  txInvalid: number;
+  /** TX completions returned to the buffer source (AF_XDP); equals `sent` once drained */
+  txCompleted: number;
+  /** recvBurst: times the buffer source had no buffer for the ring (RX stalls, kernel then drops) */
+  rxNoBuffer: number;
+  /** frames longer than a cluster buffer, truncated (META_WIRELEN keeps the original length) */
+  rxTruncated: number;
+  /** kernel-specific counters, by their kernel names (xdp_statistics, tpacket_stats_v3) */
+  kernel: Record<string, number>;
+}
+
+export interface Device {
+  /** the name as opened, e.g. 'zc:eth0@1' or 'eth0' */
+  readonly name: string;
+  /** the interface name, e.g. 'eth0' */
+  readonly ifname: string;
+  readonly ifindex: number;
+  readonly mode: DeviceMode;
+  /** queue ids this device serves (AF_XDP); [] for AF_PACKET (all queues) */
+  readonly queues: readonly number[];
+  /** the META_PORT value written on every received buffer */
+  readonly port: number;
+  /**
+   * Fills out[0..k) with indices of cluster buffers holding received packets
+   * (metadata written: META_LEN, META_OFF, META_SEC, META_NSEC, META_PORT,
+   * META_WIRELEN, META_HASH=0). The caller owns them. Never blocks. k <= max.
+   */
+  recvBurst(out: Uint32Array, max: number): number;
+  /**
+   * Takes ownership of indices[0..n). Returns how many were queued for
+   * transmission; the others were dropped (counted) and given back to the
+   * buffer source. Sent buffers go back to the source when the kernel is done.
+   */
+  sendBurst(indices: Uint32Array, n: number): number;
+  /** Blocks the thread until packets may be readable or timeoutMs passes; true when ready. */
+  wait(timeoutMs: number): boolean;
+  /** Kicks pending TX and reclaims completed TX buffers; returns how many are still in flight. */
+  flush(): number;
+  stats(): DeviceStats;
+  /** Unmaps rings, closes sockets, detaches programs, returns every buffer it holds. Idempotent. */
+  close(): void;
+  readonly closed: boolean;
+}
+
+/** Options shared by all device kinds. */
+export interface DeviceOptions {
+  /** the cluster's buffer memory (`cluster.memory`) */
+  memory: BufferMemory;
+  /** where received buffers come from and sent buffers go back to (`cluster.pool()`) */
+  source: BufferSource;
+  /** written to META_PORT of every received packet (default 0) */
+  port?: number;
+  /** open for receiving (default true) */
+  rx?: boolean;
+  /** open for sending (default true) */
+  tx?: boolean;
+}
+
+export function emptyStats(): DeviceStats {
+  return {
+    received: 0, receivedBytes: 0, sent: 0, sentBytes: 0, kernelDrops: 0, txRingFull: 0, txInvalid: 0,
+    txCompleted: 0, rxNoBuffer: 0, rxTruncated: 0, kernel: {},
+  };
+}

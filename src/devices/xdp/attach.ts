@@ -1,0 +1,96 @@
+// One XDP program + XSKMAP + BPF link per interface per thread, shared by all
+// AF_XDP devices this thread opens on that interface (e.g. zc:eth0@0 and
+// zc:eth0@1), reference counted, detached when the last one closes.
+//
+// An interface holds at most one XDP program per mode: two *threads* (or
+// processes) opening different queues of one interface each try to attach
+// their own and the second gets XdpProgramExistsError. Open all queues from
+// one thread (zc:IFACE), or per-queue devices from the same thread.
+import { native } from '../../native/index.js';
+import { XdpProgramExistsError, errnoOf } from '../../errors.js';
+import {
+  XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, attachXdpLink, createXskMap, loadXdpProgram,
+} from './bpf.js';
+import { buildXdpRedirectProgram } from './program.js';
+
+export type XdpAttachMode = 'native' | 'generic';
+
+export interface XdpAttachment {
+  readonly ifindex: number;
+  readonly mapFd: number;
+  readonly mode: XdpAttachMode;
+}
+
+interface Entry extends XdpAttachment {
+  progFd: number;
+  linkFd: number;
+  users: number;
+  filterKey: string;
+}
+
+const byIfindex = new Map<number, Entry>();
+
+function keyOf(filter: Uint8Array | undefined, rejectAction: number): string {
+  return filter && filter.length ? `${rejectAction}:${Buffer.from(filter).toString('base64')}` : '';
+}
+
+export interface AcquireOptions {
+  ifname: string;
+  ifindex: number;
+  /** XSKMAP slots: the interface's RX queue count */
+  queues: number;
+  filter?: Uint8Array;
+  rejectAction: number;
+  /** 'auto': native (driver) XDP, generic only when the driver has none */
+  attach: 'auto' | XdpAttachMode;
+}
+
+export function acquireXdp(o: AcquireOptions): XdpAttachment {
+  const key = keyOf(o.filter, o.rejectAction);
+  const have = byIfindex.get(o.ifindex);
+  if (have) {
+    if (have.filterKey !== key) {
+      throw new XdpProgramExistsError(
+        `${o.ifname} already runs this process's XDP program with a different filter (another open device). ` +
+        'Close that device first, or open both with the same xdpFilter.',
+      );
+    }
+    have.users++;
+    return have;
+  }
+  const cleanup: Array<() => void> = [];
+  try {
+    const mapFd = createXskMap(o.queues);
+    cleanup.push(() => native.close(mapFd));
+    const progFd = loadXdpProgram(buildXdpRedirectProgram({ xskMapFd: mapFd, filter: o.filter, rejectAction: o.rejectAction }));
+    cleanup.push(() => native.close(progFd));
+    let mode: XdpAttachMode = o.attach === 'generic' ? 'generic' : 'native';
+    let linkFd: number;
+    try {
+      linkFd = attachXdpLink(progFd, o.ifindex, o.ifname, mode === 'native' ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
+    } catch (e) {
+      // a driver without native XDP: generic (skb) XDP works on every interface
+      const code = errnoOf((e as { cause?: unknown }).cause ?? e);
+      if (o.attach !== 'auto' || (code !== 'EOPNOTSUPP' && code !== 'EINVAL')) throw e;
+      mode = 'generic';
+      linkFd = attachXdpLink(progFd, o.ifindex, o.ifname, XDP_FLAGS_SKB_MODE);
+    }
+    const entry: Entry = { ifindex: o.ifindex, mapFd, progFd, linkFd, mode, users: 1, filterKey: key };
+    byIfindex.set(o.ifindex, entry);
+    return entry;
+  } catch (e) {
+    for (const undo of cleanup.reverse()) undo();
+    throw e;
+  }
+}
+
+/** Drops one user; the last one closes the link (detaching the program), the program and the map. */
+export function releaseXdp(a: XdpAttachment): void {
+  const e = byIfindex.get(a.ifindex);
+  if (!e || e !== a) return;
+  if (--e.users > 0) return;
+  byIfindex.delete(a.ifindex);
+  native.close(e.linkFd);
+  native.close(e.progFd);
+  native.close(e.mapFd);
+}
