@@ -11,7 +11,7 @@ import { AttachTable, beatNow } from './attach.js';
 import { ATTACH_STATE, computeLayout, P, pow2AtLeast, Q, QUEUE_CTRL_WORDS, readLayout, ROLE, TAG_POOL, writeShape, type ClusterLayout } from './layout.js';
 import { META_OFF, META_TAG, META_WORDS, type BufferMemory } from './meta.js';
 import { BufferPool, rebuildPool } from './pool.js';
-import { QueueProducer, readCounters, type QueueCounters, type QueueParts } from './queue.js';
+import { QueueProducer, readCounters, reclaimDeadConsumer, type QueueCounters, type QueueParts } from './queue.js';
 import { QueueConsumer } from './consumer.js';
 import { SpscRing } from './ring.js';
 import { readFileSync } from 'node:fs';
@@ -61,6 +61,9 @@ export interface ClusterHandle {
   path: string;
   owner: boolean;
 }
+
+/** PROD_SLOT value while a consumer-side reclaim runs on a queue without producer. */
+const PROD_LOCKED = 0xffffffff;
 
 export const regionName = (id: number) => `ringzero-cluster-${id}`;
 
@@ -226,12 +229,16 @@ export class Cluster {
     this.assertOpen();
     const parts = this.queueParts(q);
     const slot = this.attach.claim(ROLE.PRODUCER, q, this.guest);
-    const prev = Atomics.load(parts.ctrl, Q.PROD_SLOT);
+    let prev = Atomics.load(parts.ctrl, Q.PROD_SLOT);
+    for (let i = 0; prev === PROD_LOCKED && i < 1000; i++) { sleepMs(1); prev = Atomics.load(parts.ctrl, Q.PROD_SLOT); }
     if (prev !== 0 && prev - 1 !== slot && this.attach.alive(prev - 1, this.layout.guestTimeoutMs, this.stallTimeoutMs)) {
       this.attach.release(slot);
       throw new QueueBusyError(`queue ${q} of cluster ${this.id} already has a producer: ${describeSlot(this.attach, prev - 1)}`);
     }
-    Atomics.store(parts.ctrl, Q.PROD_SLOT, slot + 1);
+    if (Atomics.compareExchange(parts.ctrl, Q.PROD_SLOT, prev, slot + 1) !== prev) {
+      this.attach.release(slot);
+      throw new QueueBusyError(`queue ${q} of cluster ${this.id}: another producer attached just now (or a reclaim is running); retry`);
+    }
     if (prev !== 0 && this.attach.state(prev - 1) === ATTACH_STATE.DEAD) this.attach.release(prev - 1);
     this.slots.add(slot);
     const p = new QueueProducer(parts, dropSink);
@@ -287,11 +294,30 @@ export class Cluster {
     });
   }
 
-  /** Asks the producer of q to reclaim a dead consumer's slot. */
+  /**
+   * Asks the producer of q to reclaim a dead consumer's slot, or reclaims it
+   * here when q has no live producer (PROD_SLOT is locked meanwhile so no
+   * producer can attach and enqueue during the scan).
+   */
   private requestReclaim(q: number, slot: number): void {
     if (this.attach.state(slot) === ATTACH_STATE.LIVE) this.attach.scan(this.layout.guestTimeoutMs, this.stallTimeoutMs);
-    const ctrl = this.queueParts(q).ctrl;
-    if (this.attach.state(slot) === ATTACH_STATE.DEAD) Atomics.store(ctrl, Q.RECLAIM, 1);
+    if (this.attach.state(slot) !== ATTACH_STATE.DEAD) return;
+    const parts = this.queueParts(q);
+    const ctrl = parts.ctrl;
+    Atomics.store(ctrl, Q.RECLAIM, 1);
+    const prodSlot = Atomics.load(ctrl, Q.PROD_SLOT);
+    if (prodSlot === PROD_LOCKED) return;
+    if (prodSlot !== 0 && this.attach.alive(prodSlot - 1, this.layout.guestTimeoutMs, this.stallTimeoutMs)) return; // the producer will do it
+    if (Atomics.compareExchange(ctrl, Q.PROD_SLOT, prodSlot, PROD_LOCKED) !== prodSlot) return;
+    try {
+      if (Atomics.load(ctrl, Q.RECLAIM) !== 0 && Atomics.load(ctrl, Q.CONS_SLOT) === slot + 1) {
+        reclaimDeadConsumer(parts, Atomics.load(ctrl, Q.PROD));
+        this.attach.release(slot);
+      }
+    } finally {
+      Atomics.store(ctrl, Q.PROD_SLOT, 0);
+      if (prodSlot !== 0 && this.attach.state(prodSlot - 1) === ATTACH_STATE.DEAD) this.attach.release(prodSlot - 1);
+    }
   }
 
   /** Counters of queue q, readable from any process. */
@@ -328,7 +354,7 @@ export class Cluster {
       const info = this.attach.info(s);
       if (info.role === ROLE.CONSUMER && info.target < this.layout.queueCount) {
         const ctrl = this.queueParts(info.target).ctrl;
-        if (Atomics.load(ctrl, Q.CONS_SLOT) === s + 1) Atomics.store(ctrl, Q.RECLAIM, 1);
+        if (Atomics.load(ctrl, Q.CONS_SLOT) === s + 1) this.requestReclaim(info.target, s);
         else this.attach.release(s);
       } else if (info.role === ROLE.PRODUCER && info.target < this.layout.queueCount) {
         const ctrl = this.queueParts(info.target).ctrl;

@@ -6,7 +6,7 @@ import { native } from '../native/index.js';
 import { META_LEN, META_TAG, META_WORDS, type BufferSource } from './meta.js';
 import { Q } from './layout.js';
 import { SpscRing } from './ring.js';
-import { EvictedError, InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** The shared-memory parts of one queue. */
 export interface QueueParts {
@@ -129,47 +129,8 @@ export class QueueProducer {
     if (Atomics.load(this.ctrl, Q.RECLAIM) !== 0) this.reclaim();
   }
 
-  /**
-   * Takes back what a dead consumer held. Runs in the producer's thread, the
-   * only one that publishes on this queue, so nothing is enqueued meanwhile.
-   * Packets still in the forward ring stay there for the next consumer. The
-   * buffers tagged with this queue that are in neither ring are the dead
-   * consumer's; they go back through the return ring, where the pool owner
-   * takes them (the producer stands in for the dead consumer as the return
-   * ring's single producer).
-   */
   private reclaim(): void {
-    const ctrl = this.ctrl;
-    const deadSlot = Atomics.load(ctrl, Q.CONS_SLOT) - 1;
-    const parts = this.parts;
-    // RET_CONS first (acquire): the pool owner rewrites tags before it
-    // publishes RET_CONS, so buffers drained up to here no longer carry our id.
-    const rc = Atomics.load(ctrl, Q.RET_CONS);
-    const rp = Atomics.load(ctrl, Q.RET_PROD);
-    const cons = Atomics.load(ctrl, Q.CONS);
-    const prod = this.ring.producerIndex;
-    const inRings = new Uint8Array(parts.bufferCount); // rare path: allocation is fine here
-    const fw = this.ring.slots;
-    for (let i = cons; i !== prod; i = (i + 1) >>> 0) inRings[fw[i & this.ring.mask]] = 1;
-    const rs = parts.returns.slots;
-    for (let i = rc; i !== rp; i = (i + 1) >>> 0) inRings[rs[i & parts.returns.mask]] = 1;
-    const meta = this.meta;
-    const held: number[] = [];
-    for (let b = 0; b < parts.bufferCount; b++) {
-      if (meta[b * META_WORDS + META_TAG] === this.id && inRings[b] === 0) held.push(b);
-    }
-    const ret = parts.returns;
-    ret.resync();
-    const batch = Uint32Array.from(held);
-    if (ret.enqueueBurst(batch, batch.length) !== batch.length) {
-      throw new InvalidArgumentError(`queue ${this.id}: return ring cannot take ${batch.length} reclaimed buffers: ${ret.describe()}`);
-    }
-    this.f64[Q.RECLAIMED_BUFS_F64] += held.length;
-    ctrl[Q.RECLAIMS] += 1;
-    Atomics.add(ctrl, Q.GEN, 1); // a stalled consumer that wakes up finds itself evicted
-    Atomics.store(ctrl, Q.WAITERS, 0);
-    Atomics.store(ctrl, Q.CONS_SLOT, 0); // the queue is free for a new consumer
-    Atomics.store(ctrl, Q.RECLAIM, 0);
+    const deadSlot = reclaimDeadConsumer(this.parts, this.ring.producerIndex);
     if (deadSlot >= 0) this.onReclaimed?.(deadSlot);
   }
 
@@ -184,3 +145,45 @@ export class QueueProducer {
 }
 
 export { QueueConsumer } from './consumer.js';
+
+/**
+ * Takes back what a dead consumer held; returns its attach slot (-1 if none).
+ * Must run where nothing can be enqueued meanwhile: in the queue's producer
+ * thread, or, when the queue has no producer, with PROD_SLOT locked (see
+ * Cluster). Packets still in the forward ring stay there for the next
+ * consumer. The buffers tagged with this queue that are in neither ring are
+ * the dead consumer's; they go back through the return ring, where the pool
+ * owner takes them (the reclaimer stands in for the dead consumer as the
+ * return ring's single producer).
+ */
+export function reclaimDeadConsumer(parts: QueueParts, prod: number): number {
+  const ctrl = parts.ctrl;
+  const deadSlot = Atomics.load(ctrl, Q.CONS_SLOT) - 1;
+  // RET_CONS first (acquire): the pool owner rewrites tags before it
+  // publishes RET_CONS, so buffers drained up to here no longer carry our id.
+  const rc = Atomics.load(ctrl, Q.RET_CONS);
+  const rp = Atomics.load(ctrl, Q.RET_PROD);
+  const cons = Atomics.load(ctrl, Q.CONS);
+  const inRings = new Uint8Array(parts.bufferCount); // rare path: allocation is fine here
+  const fw = parts.forward;
+  for (let i = cons; i !== prod; i = (i + 1) >>> 0) inRings[fw.slots[i & fw.mask]] = 1;
+  const ret = parts.returns;
+  for (let i = rc; i !== rp; i = (i + 1) >>> 0) inRings[ret.slots[i & ret.mask]] = 1;
+  const meta = parts.meta;
+  const held: number[] = [];
+  for (let b = 0; b < parts.bufferCount; b++) {
+    if (meta[b * META_WORDS + META_TAG] === parts.id && inRings[b] === 0) held.push(b);
+  }
+  ret.resync();
+  const batch = Uint32Array.from(held);
+  if (ret.enqueueBurst(batch, batch.length) !== batch.length) {
+    throw new InvalidArgumentError(`queue ${parts.id}: return ring cannot take ${batch.length} reclaimed buffers: ${ret.describe()}`);
+  }
+  parts.ctrlF64[Q.RECLAIMED_BUFS_F64] += held.length;
+  ctrl[Q.RECLAIMS] += 1;
+  Atomics.add(ctrl, Q.GEN, 1); // a stalled consumer that wakes up finds itself evicted
+  Atomics.store(ctrl, Q.WAITERS, 0);
+  Atomics.store(ctrl, Q.CONS_SLOT, 0); // the queue is free for a new consumer
+  Atomics.store(ctrl, Q.RECLAIM, 0);
+  return deadSlot;
+}
