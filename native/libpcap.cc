@@ -62,15 +62,20 @@ static void ThrowCode(Isolate* isolate, const char* code, const char* message) {
 static bool LoadLocked() {
   if (loaded) return true;
   void* h = nullptr;
-  for (const char* name : kSonames) {
-    h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-    if (h) break;
+  // RINGZERO_LIBPCAP names the library file explicitly (libpcap in an unusual place).
+  const char* forced = getenv("RINGZERO_LIBPCAP");
+  if (forced && *forced) {
+    h = dlopen(forced, RTLD_NOW | RTLD_LOCAL);
+  } else {
+    for (const char* name : kSonames) {
+      h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+      if (h) break;
+    }
   }
   if (!h) {
     snprintf(load_error, sizeof load_error,
-             "libpcap not found (tried libpcap.so.0.8, libpcap.so.1, libpcap.so: %s): "
-             "install it with `apt-get install libpcap0.8`",
-             dlerror());
+             "libpcap not found (tried %s: %s): install it with `apt-get install libpcap0.8`",
+             forced && *forced ? forced : "libpcap.so.0.8, libpcap.so.1, libpcap.so", dlerror());
     return false;
   }
   struct { void** slot; const char* name; } syms[] = {
