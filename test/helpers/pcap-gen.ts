@@ -3,6 +3,9 @@
 // arithmetic), so round trips check the library against a second encoder.
 // Makes classic pcap and pcapng in either byte order with any resolution.
 
+import { PcapReader, type PcapReaderOptions } from '../../src/pcap/reader.js';
+import { createPacketRecords } from '../../src/pcap/records.js';
+
 export interface GenPacket {
   data: Uint8Array;
   /** original length (defaults to data.length) */
@@ -173,7 +176,10 @@ export function buildPcapng(sections: GenSection[]): Uint8Array {
           if (blk.kind === 'epb' && blk.comment) { option(x, 1, new TextEncoder().encode(blk.comment)); x.u32(0); }
         });
       } else if (blk.kind === 'spb') {
-        block(b, 3, (x) => { x.u32(blk.pkt.wirelen ?? blk.pkt.data.length).bytes(blk.pkt.data).pad4(); });
+        // The SPB holds min(original length, interface 0's snaplen) bytes (pcapng 4.4).
+        const snap = s.interfaces[0].snaplen ?? 0;
+        const keep = snap && blk.pkt.data.length > snap ? snap : blk.pkt.data.length;
+        block(b, 3, (x) => { x.u32(blk.pkt.wirelen ?? blk.pkt.data.length).bytes(blk.pkt.data.subarray(0, keep)).pad4(); });
       } else if (blk.kind === 'nrb') {
         block(b, 4, (x) => {
           x.u16(1).u16(4 + 10).bytes(Uint8Array.of(10, 0, 0, 1)).bytes(new TextEncoder().encode('host.test')).u8(0).pad4();
@@ -203,9 +209,6 @@ export interface ReadBack {
   ifIndex: number[];
   linkType: number[];
 }
-
-import { PcapReader, type PcapReaderOptions } from '../../src/pcap/reader.js';
-import { createPacketRecords } from '../../src/pcap/records.js';
 
 /** Reads every record through the library (bursts of `burst`, slots of `capacity` bytes). */
 export function readAll(input: string | number | Uint8Array, opts: PcapReaderOptions = {}, burst = 64, capacity = 262144): ReadBack & { reader: PcapReader } {

@@ -1,0 +1,66 @@
+// ringzero/pcap — capture files (classic pcap and pcapng), read and written
+// burst by burst over caller-owned memory. A leaf library: it imports only
+// node:fs/node:stream and ../errors.js, never zc/, devices/ or cli/.
+//
+// THE BURST SHAPE (records.ts)
+//   const rec = createPacketRecords(32);      // once; typed arrays, one slot per packet
+//   rec.offset[i]   byte offset of packet i in the caller's Uint8Array `data`
+//   rec.caplen[i], rec.wirelen[i], rec.sec[i], rec.nsec[i] (u32 each, exact ns),
+//   rec.ifIndex[i], rec.linkType[i]
+//
+// READING (reader.ts)
+//   const r = PcapReader.openSync(path | fd | bytes, opts?)   // sync: files, fds, '-' = fd 0 (blocking)
+//   const r = await PcapReader.open(path | '-' | fd | Readable | bytes, opts?)  // '-' = process.stdin stream
+//   r.format ('pcap'|'pcapng'), r.linkType, r.snaplen, r.interfaces()  — known after open
+//   n = r.readBurst(data, capacity, rec, max)   // sync; fills slots 0..n-1
+//   n = await r.read(data, capacity, rec, max)  // same, awaiting input for stream sources; 0 = end
+//   r.ended, r.needsInput (stream source: `await r.fill()` then call readBurst again), r.stats, r.close()
+// The caller sets rec.offset[0..max) BEFORE the call (where each packet may go, `capacity`
+// bytes each); the reader copies each packet once, straight from its 1 MiB read buffer
+// into data[offset..]. Packets longer than `capacity` are cut (stats.cutToCapacity), longer
+// than the interface snaplen are clamped (stats.clampedToSnaplen). No allocation per packet;
+// one read(2) per buffer size of input; memory is the buffer plus the interface tables.
+// pcapng: ifIndex counts interfaces across sections (section 2's interface 0 follows the last
+// of section 1); SPB packets have timestamp 0.0 and interface 0; NRB, ISB and unknown blocks
+// are skipped (stats.blocksSkipped), streamed past if larger than the buffer.
+// Errors (from ../errors.js), thrown only after every good record before them was delivered,
+// and thrown again by every later call:
+//   PcapFormatError    ERR_RINGZERO_PCAP_FORMAT     bad magic, version, block length (0, not a
+//                      multiple of 4, below the minimum, above maxBlockLength or the buffer),
+//                      caplen above 262144, option overrun, unknown interface; `.offset`
+//   PcapTruncatedError ERR_RINGZERO_PCAP_TRUNCATED  input ends inside a header or record; `.offset`
+//                      is where that record starts. With { onTruncated: 'end' } the reader ends
+//                      there instead and reports the offset in `r.truncatedAt`.
+//   InvalidArgumentError for bad options or a slot outside `data`; fs errors (ENOENT, ...) as is.
+//
+// WRITING (writer.ts)
+//   const w = PcapWriter.open(pathOrPattern | fd | '-', { format: 'pcap'|'pcapng', nanosecond: true,
+//     linkType: 1, snaplen: 262144, maxFileBytes (-C N -> N*1e6), rotateSeconds (-G), maxFiles (-W),
+//     packetBuffered (-U), utc, onFileClosed })
+//   accepted = w.writeBurst(data, rec, n)   // uses offset, caplen, wirelen (0 = caplen), sec, nsec
+//   w.writePacket(data, off, caplen, wirelen, sec, nsec); w.flush(); w.close(); w.stats; w.path
+// Records are gathered in one 1 MiB buffer written with a single write(2) when full, so a
+// live dump must call flush() when it goes idle (or use packetBuffered). Rotation follows
+// tcpdump: -C starts a new file once the current one holds more than maxFileBytes (names
+// out, out1, out2...; with -W: out0..out{W-1} reused in a ring); -G starts one when a PACKET
+// timestamp is rotateSeconds past the file's first packet (tcpdump uses the wall clock; for
+// live capture they agree, for re-writing a file this is deterministic) and expands strftime
+// conversions (%Y%m%d%H%M%S%s...) with that packet's time; -G with -W stops after W files
+// (writeBurst then returns fewer than n, `w.limitReached`). A -G pattern with no time
+// conversion gets numbered suffixes rather than being overwritten.
+//
+// WIRING A DEVICE (`pcap:PATH`): allocate cluster buffers, set rec.offset[i] = byte offset
+// of buffer i's data (bufferOffset + index * bufferSize + headroom) in the cluster's `bytes`,
+// call readBurst(bytes, bufferSize - headroom, rec, k), then copy caplen/wirelen/sec/nsec into
+// the buffers' META_* words. For `ringzero dump`, pass the same arrays to writeBurst with
+// offsets of the received buffers.
+export * from './records.js';
+export { PcapReader, type PcapReaderOptions, type PcapInput } from './reader.js';
+export { PcapReadStats, type TruncationPolicy } from './parser.js';
+export type { PcapngInterface } from './pcapng.js';
+export { PcapWriter, PcapWriteStats, type PcapWriterOptions } from './writer.js';
+export { makeFileName, strftime } from './file-names.js';
+export {
+  LINKTYPE_ETHERNET, MAX_CAPLEN, DEFAULT_BUFFER_SIZE, PCAP_MAGIC_NS, PCAP_MAGIC_US,
+} from './constants.js';
+export { PcapFormatError, PcapTruncatedError } from '../errors.js';
