@@ -6,7 +6,7 @@ import { PcapFormatError } from '../errors.js';
 import {
   MAX_CAPLEN, PCAP_FILE_HEADER_LEN, PCAP_LINKTYPE_MASK, PCAP_RECORD_HEADER_LEN, PCAP_VERSION_MAJOR,
 } from './constants.js';
-import { checkSlot, RecordParser, type ParserContext } from './parser.js';
+import { RecordParser, type ParserContext } from './parser.js';
 import { copyBytes, type PacketRecords } from './records.js';
 
 const HDR = PCAP_RECORD_HEADER_LEN;
@@ -47,15 +47,12 @@ export class ClassicParser extends RecordParser {
     rb.pos = p + PCAP_FILE_HEADER_LEN;
   }
 
-  readBurst(data: Uint8Array, dataView: DataView, capacity: number, rec: PacketRecords, max: number): number {
+  protected burst(data: Uint8Array, dataView: DataView, capacity: number, rec: PacketRecords, max: number): number {
     const { rb, stats } = this.ctx;
     const le = this.le;
     const buf = rb.buf;
     const v = rb.view;
-    const dataLen = data.length;
-    const offsets = rec.offset;
     let n = 0;
-    let bytes = 0;
     while (n < max) {
       let p = rb.pos;
       if (rb.end - p < HDR) {
@@ -88,8 +85,7 @@ export class ClassicParser extends RecordParser {
       let len = incl;
       if (len > this.clampLen) { len = this.clampLen; stats.clampedToSnaplen++; }
       if (len > capacity) { len = capacity; stats.cutToCapacity++; }
-      const to = offsets[n];
-      checkSlot(to, len, dataLen, n);
+      const to = rec.offset[n];
       copyBytes(buf, v, p + HDR, data, dataView, to, len);
       rec.caplen[n] = len;
       rec.wirelen[n] = v.getUint32(p + 12, le);
@@ -97,12 +93,12 @@ export class ClassicParser extends RecordParser {
       rec.nsec[n] = frac * this.fracToNs;
       rec.ifIndex[n] = 0;
       rec.linkType[n] = this.linkType;
-      bytes += len;
       rb.pos = p + total;
       n++;
+      this.delivered = n;
+      stats.packets++;
+      stats.bytes += len;
     }
-    stats.packets += n;
-    stats.bytes += bytes;
     return n;
   }
 }

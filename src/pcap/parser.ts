@@ -1,6 +1,6 @@
 // What the classic pcap and pcapng parsers share: the read buffer, the
 // counters, and how the end of input is judged (clean end or truncation).
-import { InvalidArgumentError, PcapTruncatedError } from '../errors.js';
+import { PcapTruncatedError } from '../errors.js';
 import type { PacketRecords } from './records.js';
 import type { ReadBuffer } from './read-buffer.js';
 
@@ -44,9 +44,32 @@ export abstract class RecordParser {
   abstract readonly linkType: number;
   abstract readonly snaplen: number;
 
+  /** an error met after some packets of a burst were already copied: thrown by the next call */
+  private deferred: unknown = null;
+
   constructor(protected readonly ctx: ParserContext) {}
 
-  abstract readBurst(data: Uint8Array, dataView: DataView, capacity: number, rec: PacketRecords, max: number): number;
+  /**
+   * Delivers up to `max` packets. An error met mid-burst is held back while the
+   * packets before it are returned, and thrown by the next call, so a caller
+   * always receives every good record before the failure.
+   */
+  readBurst(data: Uint8Array, dataView: DataView, capacity: number, rec: PacketRecords, max: number): number {
+    if (this.deferred !== null) { const e = this.deferred; this.deferred = null; throw e; }
+    this.delivered = 0;
+    try {
+      return this.burst(data, dataView, capacity, rec, max);
+    } catch (e) {
+      if (this.delivered === 0) throw e;
+      this.deferred = e;
+      return this.delivered;
+    }
+  }
+
+  /** packets completed by the running burst (kept current by burst() for the error path) */
+  protected delivered = 0;
+
+  protected abstract burst(data: Uint8Array, dataView: DataView, capacity: number, rec: PacketRecords, max: number): number;
 
   /**
    * ensure() failed for the record starting at buffer position p: either wait
@@ -70,14 +93,5 @@ export abstract class RecordParser {
       `${this.ctx.name}: truncated ${what} at offset ${off} (only ${present} bytes follow): the file was cut short ` +
       '(still being written, or copied incompletely); read it with onTruncated: \'end\' to keep the complete records',
       off);
-  }
-}
-
-/** Throws unless slot i of the caller's memory can take len bytes at off. */
-export function checkSlot(off: number, len: number, dataLen: number, i: number): void {
-  if (!(off >= 0 && off + len <= dataLen)) {
-    throw new InvalidArgumentError(
-      `record slot ${i}: offset ${off} + ${len} bytes lies outside the destination array (${dataLen} bytes): ` +
-      'pass offsets with room for `capacity` bytes each');
   }
 }

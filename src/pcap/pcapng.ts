@@ -11,7 +11,7 @@ import {
   MIN_BLOCK_LEN, MIN_EPB_LEN, MIN_IDB_LEN, MIN_OPB_LEN, MIN_SHB_LEN, MIN_SPB_LEN, OPT_ENDOFOPT,
   PCAPNG_BOM, PCAPNG_BOM_SWAPPED,
 } from './constants.js';
-import { checkSlot, RecordParser, type ParserContext } from './parser.js';
+import { RecordParser, type ParserContext } from './parser.js';
 import { copyBytes, type PacketRecords } from './records.js';
 import { DEFAULT_TSRESOL, decodeTsResol, ticksToTime } from './timestamp.js';
 
@@ -78,19 +78,17 @@ export class PcapngParser extends RecordParser {
         if (type === BT_EPB || type === BT_SPB || type === BT_OPB) break;
       }
       const before = rb.offsetOf(rb.pos);
-      this.readBurst(NO_BYTES, NO_VIEW, 0, NO_RECORDS, 0);
+      this.burst(NO_BYTES, NO_VIEW, 0, NO_RECORDS, 0);
       if (rb.offsetOf(rb.pos) === before && !this.done) return false; // starved inside the block
     }
     return true;
   }
 
-  readBurst(data: Uint8Array, dataView: DataView, capacity: number, rec: PacketRecords, max: number): number {
+  protected burst(data: Uint8Array, dataView: DataView, capacity: number, rec: PacketRecords, max: number): number {
     const { rb, stats } = this.ctx;
     const buf = rb.buf;
     const v = rb.view;
-    const dataLen = data.length;
     let n = 0;
-    let bytes = 0;
     // max === 0 is the preamble mode: process exactly one non-packet block.
     const once = max === 0;
     for (;;) {
@@ -178,7 +176,6 @@ export class PcapngParser extends RecordParser {
         }
         if (caplen > capacity) { caplen = capacity; stats.cutToCapacity++; }
         const to = rec.offset[n];
-        checkSlot(to, caplen, dataLen, n);
         copyBytes(buf, v, dataAt, data, dataView, to, caplen);
         rec.caplen[n] = caplen;
         rec.wirelen[n] = wirelen;
@@ -186,9 +183,11 @@ export class PcapngParser extends RecordParser {
         rec.nsec[n] = nsec;
         rec.ifIndex[n] = this.sectionBase + ifid;
         rec.linkType[n] = this.ifLink[ifid];
-        bytes += caplen;
         rb.pos = p + len;
         n++;
+        this.delivered = n;
+        stats.packets++;
+        stats.bytes += caplen;
         continue;
       }
       // Any other block (NRB, ISB, DSB, custom, unknown): skip it.
@@ -205,8 +204,6 @@ export class PcapngParser extends RecordParser {
       }
       if (once) break;
     }
-    stats.packets += n;
-    stats.bytes += bytes;
     return n;
   }
 

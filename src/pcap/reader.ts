@@ -137,6 +137,17 @@ export class PcapReader {
     if (max > recordsCapacity(rec)) throw new InvalidArgumentError(`burst of ${max} is longer than the record arrays (${recordsCapacity(rec)})`);
     const p = this.parser;
     if (p === null || p.done) return 0;
+    // Every slot must take `capacity` bytes: checked once per burst, not per packet.
+    if (!(capacity >= 0)) throw new InvalidArgumentError(`capacity ${capacity} must be a byte count >= 0`);
+    const offsets = rec.offset;
+    const limit = data.length - capacity;
+    for (let i = 0; i < max; i++) {
+      const o = offsets[i];
+      if (!(o >= 0 && o <= limit)) {
+        throw new InvalidArgumentError(`record slot ${i}: offset ${o} + capacity ${capacity} lies outside the destination ` +
+          `array (${data.length} bytes): give every slot room for capacity bytes`);
+      }
+    }
     if (data !== this.lastData) { this.lastData = data; this.lastView = viewOf(data); }
     this.rb.starved = false;
     try {
