@@ -15,7 +15,7 @@ const NEEDS = {
   demo: { iproute2: '/usr/sbin/ip' },
   bench: {
     iproute2: '/usr/sbin/ip', tcpdump: '/usr/bin/tcpdump', 'netsniff-ng': '/usr/sbin/netsniff-ng',
-    tcpreplay: '/usr/bin/tcpreplay', dpdk: '/usr/bin/dpdk-testpmd', 'xdp-tools': '/usr/sbin/xdp-bench',
+    tcpreplay: '/usr/bin/tcpreplay', 'dpdk-dev': '/usr/bin/dpdk-testpmd', 'xdp-tools': '/usr/sbin/xdp-bench',
     'libpcap0.8': ['/usr/lib/x86_64-linux-gnu/libpcap.so.0.8', '/usr/lib/aarch64-linux-gnu/libpcap.so.0.8'],
   },
 };
