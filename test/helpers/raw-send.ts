@@ -3,6 +3,7 @@
 // benchmarks. Run inside a namespace:
 //   ip netns exec NS node dist/test/helpers/raw-send.js IFACE --sizes 60,61,... [--first SEQ]
 //   ip netns exec NS node dist/test/helpers/raw-send.js IFACE --count N --size S [--seconds T]
+// --vlan ID inserts an 802.1Q tag (TPID 0x8100) after the MAC addresses.
 // Prints one JSON line: { sent, seconds }.
 import { native } from '../../src/native/index.js';
 import { testFrame } from './raw-frames.js';
@@ -27,7 +28,16 @@ const first = Number(arg('--first') ?? 0);
 let sizes: number[];
 if (arg('--sizes')) sizes = arg('--sizes')!.split(',').map(Number);
 else sizes = new Array(Number(arg('--count') ?? 1)).fill(Number(arg('--size') ?? 60));
-const frames = sizes.map((s, i) => testFrame(first + i, s));
+const vlan = arg('--vlan');
+const frames = sizes.map((s, i) => {
+  const f = testFrame(first + i, s);
+  if (vlan === undefined) return f;
+  const t = new Uint8Array(f.length + 4);
+  t.set(f.subarray(0, 12), 0);
+  t.set([0x81, 0x00, (Number(vlan) >> 8) & 0x0f, Number(vlan) & 0xff], 12);
+  t.set(f.subarray(12), 16);
+  return t;
+});
 
 function sendOne(f: Uint8Array): void {
   for (;;) {

@@ -34,6 +34,10 @@ const XDP_PGOFF_TX_RING = 0x80000000;
 const XDP_UMEM_PGOFF_FILL_RING = 0x100000000;
 const XDP_UMEM_PGOFF_COMPLETION_RING = 0x180000000;
 
+/** how long bind() retries EBUSY (a queue released by a socket closed just before) */
+const BUSY_RETRY_MS = 500;
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
 export interface UmemSpec {
   /** the mapping that holds the UMEM (page-aligned start) */
   sab: SharedArrayBuffer;
@@ -157,7 +161,19 @@ export class XskSocket {
     v.setUint32(8, cfg.queue, true);
     const attempt = (flags: number): void => {
       v.setUint16(2, flags, true);
-      native.bind(this.fd, addr);
+      // A queue whose previous socket just closed stays EBUSY until a kernel
+      // worker finishes tearing its buffer pool down (xp_put_pool defers
+      // xp_clear_dev to a workqueue): retry briefly before calling it busy.
+      const deadline = Date.now() + BUSY_RETRY_MS;
+      for (;;) {
+        try {
+          native.bind(this.fd, addr);
+          return;
+        } catch (e) {
+          if (errnoOf(e) !== 'EBUSY' || Date.now() >= deadline) throw e;
+          Atomics.wait(SLEEPER, 0, 0, 2);
+        }
+      }
     };
     const busyFix = `another AF_XDP socket (maybe another process) holds ${cfg.ifname} queue ${cfg.queue}; ` +
       'close it first, or use another queue.';
