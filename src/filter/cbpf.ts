@@ -128,7 +128,7 @@ export function formatInsn(i: BpfInsn, pc: number): string {
       return src(i.code) === BPF.X ? `${name} x` : `${name} #${hex(i.k)}`;
     }
     case BPF.JMP: {
-      if (op(i.code) === BPF.JA) return `ja ${pc + 1 + i.k}`;
+      if (op(i.code) === BPF.JA) return `ja ${pc + 1 + (i.k | 0)}`;
       const name = JMP_NAMES[op(i.code)] ?? `jmp?${hex(op(i.code))}`;
       const operand = src(i.code) === BPF.X ? 'x' : `#${hex(i.k)}`;
       return `${name} ${operand} jt ${pc + 1 + i.jt} jf ${pc + 1 + i.jf}`;
