@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// ringzero <command>: PF_RING-style tools over the zero-copy core.
+import { RingzeroError } from '../errors.js';
+import { cleanupCommand } from './cleanup.js';
+import { statsCommand } from './stats.js';
+
+type Command = (argv: string[]) => number | Promise<number>;
+
+const COMMANDS: Record<string, { run: () => Promise<Command>; help: string }> = {
+  stats: { run: async () => statsCommand, help: 'show the shared counters of a running cluster (-c ID)' },
+  cleanup: { run: async () => cleanupCommand, help: 'remove regions left by dead owners' },
+};
+
+export function registerCommand(name: string, help: string, run: () => Promise<Command>): void {
+  COMMANDS[name] = { run, help };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '-h' || name === '--help' || name === 'help') {
+    console.log('usage: ringzero <command> [options]   (ringzero <command> --help for its flags)\n');
+    for (const [n, c] of Object.entries(COMMANDS)) console.log(`  ${n.padEnd(10)} ${c.help}`);
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`ringzero: unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}`);
+    return 2;
+  }
+  return (await cmd.run())(rest);
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof RingzeroError) {
+    console.error(`ringzero: ${e.message} [${e.code}]`);
+    process.exitCode = e.code === 'ERR_RINGZERO_USAGE' ? 2 : 1;
+  } else {
+    throw e;
+  }
+}

@@ -1,0 +1,50 @@
+// ringzero stats -c ID: reads the shared counters of a running cluster from
+// any process, once or every second (-w).
+import { Cluster } from '../zc/cluster.js';
+import { clusterSnapshot, listClusters } from '../zc/admin.js';
+import { intFlag, parseArgs, usage, UsageError, type FlagSpec } from './args.js';
+import { thousands } from './format.js';
+
+const FLAGS: FlagSpec[] = [
+  { names: ['c', 'cluster'], value: true, help: 'cluster id (without it: list the clusters)' },
+  { names: ['w', 'watch'], value: false, help: 'print again every second until interrupted' },
+  { names: ['json'], value: false, help: 'one JSON object' },
+  { names: ['h', 'help'], value: false, help: 'this help' },
+];
+
+export async function statsCommand(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, FLAGS, 'stats');
+  if (a.help) { process.stdout.write(usage('stats', 'Show the counters of a running cluster (queues, pools, attached processes).', FLAGS)); return 0; }
+  if (a.cluster === undefined) {
+    const list = listClusters();
+    if (a.json) console.log(JSON.stringify(list));
+    else if (list.length === 0) console.log('no clusters');
+    else for (const r of list) console.log(`cluster ${r.id}: ${r.path} owner pid ${r.ownerPid} ${r.ownerAlive ? 'running' : 'DEAD (run ringzero cleanup)'}`);
+    return 0;
+  }
+  const id = intFlag(a, 'cluster', 0, 0, 0xffffffff);
+  let c: Cluster;
+  try {
+    c = Cluster.attach(id);
+  } catch (e) {
+    throw new UsageError(`stats: cannot attach to cluster ${id}: ${(e as Error).message}`);
+  }
+  try {
+    for (;;) {
+      const s = clusterSnapshot(c);
+      if (a.json) console.log(JSON.stringify(s));
+      else {
+        console.log(`Cluster ${s.id} (${s.path}${s.hugepages ? ', hugepages' : ''}): ${thousands(s.buffers)} buffers of ${s.bufferSize} bytes`);
+        for (const p of s.pools) console.log(`  pool ${p.pool}: ${thousands(p.free)} free of ${thousands(p.size)}`);
+        for (const q of s.queues) {
+          console.log(`  queue ${q.queue}: in ${thousands(q.in)} pkts / ${thousands(q.inBytes)} bytes, out ${thousands(q.out)}, queued ${thousands(q.queued)}, dropped (full) ${thousands(q.dropFull)}, reclaims ${q.reclaims}`);
+        }
+        for (const p of s.attached) console.log(`  ${p.role} ${p.role === 'pool' ? 'pool' : 'queue'} ${p.target}: ${p.guest ? 'guest VM' : `pid ${p.pid} tid ${p.tid}`} ${p.state}, heartbeat ${p.heartbeatAgeMs} ms ago`);
+      }
+      if (!a.watch) return 0;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  } finally {
+    c.close();
+  }
+}
