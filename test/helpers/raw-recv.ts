@@ -21,6 +21,9 @@ const ifindex = native.ifNameToIndex(ifname);
 if (!ifindex) throw new Error(`no interface ${ifname}`);
 const fd = native.socket(AF_PACKET, SOCK_RAW, ETH_P_ALL_BE);
 native.setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, new Uint8Array(Int32Array.of(1).buffer));
+// a burst of full-size frames must not overflow the socket while this script is busy
+const SOL_SOCKET = 1, SO_RCVBUFFORCE = 33;
+native.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, new Uint8Array(Int32Array.of(64 << 20).buffer));
 const sll = new Uint8Array(20);
 const v = new DataView(sll.buffer);
 v.setUint16(0, AF_PACKET, true);
