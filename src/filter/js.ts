@@ -21,14 +21,17 @@ import { checkProgram, isConditionalJump, type CheckedProgram } from './check.js
 /** bytes[offset .. offset+caplen) is the captured packet, wirelen its original length; returns 0 to reject. */
 export type FilterFunction = (bytes: Uint8Array, offset: number, caplen: number, wirelen: number) => number;
 
-/** Instructions reachable from the entry (unreachable ones are not translated). */
-export function reachable(p: readonly BpfInsn[]): Uint8Array {
+/**
+ * Instructions reachable from the entry (unreachable ones are not translated).
+ * `ends` says which instructions end every path through them (by default `ret`).
+ */
+export function reachable(p: readonly BpfInsn[], ends: (i: BpfInsn) => boolean = (i) => cls(i.code) === BPF.RET): Uint8Array {
   const r = new Uint8Array(p.length);
   r[0] = 1;
   for (let pc = 0; pc < p.length; pc++) {
     if (!r[pc]) continue;
     const i = p[pc]!;
-    if (cls(i.code) === BPF.RET) continue;
+    if (ends(i)) continue;
     if (i.code === (BPF.JMP | BPF.JA)) r[pc + 1 + i.k] = 1;
     else if (isConditionalJump(i.code)) { r[pc + 1 + i.jt] = 1; r[pc + 1 + i.jf] = 1; } else r[pc + 1] = 1;
   }

@@ -54,6 +54,14 @@ const JMP_OP: Record<number, number> = { [BPF.JEQ]: EBPF.JEQ, [BPF.JGT]: EBPF.JG
 /** The negated test, used when the true branch is the next instruction (JSET has none). */
 const JMP_NOT: Record<number, number> = { [BPF.JEQ]: EBPF.JNE, [BPF.JGT]: EBPF.JLE, [BPF.JGE]: EBPF.JLT };
 
+/** A packet load whose offset alone already exceeds any XDP frame. */
+function alwaysOutOfBounds(i: BpfInsn): boolean {
+  const c = i.code;
+  if (cls(c) === BPF.LD && (mode(c) === BPF.ABS || mode(c) === BPF.IND)) return i.k + loadWidth(c) > MAX_PACKET_OFF;
+  if (cls(c) === BPF.LDX && mode(c) === BPF.MSH) return i.k + 1 > MAX_PACKET_OFF;
+  return false;
+}
+
 /** Emits `dst = big-endian load of w bytes at DATA + (ptr offset)`, rejecting when out of bounds. */
 function loadChecked(asm: EbpfAssembler, dst: number, w: number, reject: Label): void {
   // T already points `w` bytes past the start of the field.
@@ -78,7 +86,7 @@ function translate(asm: EbpfAssembler, i: BpfInsn, pc: number, at: (t: number) =
           return;
         case BPF.ABS: {
           const w = loadWidth(c);
-          if (i.k + w > MAX_PACKET_OFF) { asm.ja(reject); return; }
+          if (alwaysOutOfBounds(i)) { asm.ja(reject); return; }
           asm.alu64Reg(EBPF.MOV, T, DATA);
           asm.alu64Imm(EBPF.ADD, T, i.k + w);
           loadChecked(asm, A, w, reject);
@@ -86,7 +94,7 @@ function translate(asm: EbpfAssembler, i: BpfInsn, pc: number, at: (t: number) =
         }
         case BPF.IND: {
           const w = loadWidth(c);
-          if (i.k + w > MAX_PACKET_OFF) { asm.ja(reject); return; }
+          if (alwaysOutOfBounds(i)) { asm.ja(reject); return; }
           asm.alu64Reg(EBPF.MOV, T, X); // X's upper half is zero: it is only written by 32-bit ops
           asm.alu64Imm(EBPF.ADD, T, i.k);
           asm.jmpImm(EBPF.JGT, T, MAX_PACKET_OFF - w, reject, true); // bounds the variable offset for the verifier
@@ -96,7 +104,7 @@ function translate(asm: EbpfAssembler, i: BpfInsn, pc: number, at: (t: number) =
           return;
         }
         case BPF.MSH: {
-          if (i.k + 1 > MAX_PACKET_OFF) { asm.ja(reject); return; }
+          if (alwaysOutOfBounds(i)) { asm.ja(reject); return; }
           asm.alu64Reg(EBPF.MOV, T, DATA);
           asm.alu64Imm(EBPF.ADD, T, i.k + 1);
           loadChecked(asm, X, 1, reject);
@@ -169,7 +177,10 @@ export function toXdpEbpf(program: CheckedProgram | readonly BpfInsn[], opts: Xd
   const { onReject = XDP.DROP, expression } = opts;
   const p = checkProgram(program);
   assertNoKernelOffsets(p, 'XDP', expression);
-  const live = reachable(p);
+  // A load that can never be in bounds rejects unconditionally (`ja reject`), so
+  // what follows it is dead; the verifier refuses dead instructions, so they
+  // must not be emitted.
+  const live = reachable(p, (i) => cls(i.code) === BPF.RET || alwaysOutOfBounds(i));
   const asm = new EbpfAssembler();
   const labels = p.map(() => asm.label());
   const tail = asm.label(), reject = asm.label(), accept = asm.label();
@@ -179,6 +190,13 @@ export function toXdpEbpf(program: CheckedProgram | readonly BpfInsn[], opts: Xd
   asm.alu32Imm(EBPF.MOV, A, 0);
   asm.alu32Imm(EBPF.MOV, X, 0);
   const order = p.map((_, pc) => pc).filter((pc) => live[pc]);
+  if (!order.some((pc) => cls(p[pc]!.code) === BPF.RET)) {
+    // Every path rejects on an impossible load, so nothing reaches the tail and
+    // the caller's code after the prefix would be dead, which the verifier's CFG
+    // check refuses. A branch it can prove never taken (w0 is 0 here) keeps both
+    // structurally reachable at no cost.
+    asm.jmpImm(EBPF.JNE, A, 0, tail);
+  }
   order.forEach((pc, n) => {
     asm.bind(labels[pc]!);
     translate(asm, p[pc]!, pc, (t) => labels[t]!, tail, reject, order[n + 1] ?? -1);
