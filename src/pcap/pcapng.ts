@@ -44,6 +44,8 @@ export class PcapngParser extends RecordParser {
   /** bytes of a skipped block still to stream past, and where it began */
   private skipLeft = 0;
   private skipStart = 0;
+  /** declared length of the block being skipped; non-zero until its trailer is checked */
+  private skipLen = 0;
   private readonly ts = new Float64Array(2);
   private firstLinkType = -1;
   private firstSnaplen = 0;
@@ -72,7 +74,7 @@ export class PcapngParser extends RecordParser {
   readPreamble(): boolean {
     const rb = this.ctx.rb;
     while (this.firstLinkType < 0 && !this.done) {
-      if (this.skipLeft === 0) {
+      if (this.skipLen === 0) {
         if (!rb.ensure(8)) { this.stopAt(rb.pos, 'block header'); return this.done; }
         const type = rb.view.getUint32(rb.pos, this.le);
         if (type === BT_EPB || type === BT_SPB || type === BT_OPB) break;
@@ -93,7 +95,7 @@ export class PcapngParser extends RecordParser {
     const once = max === 0;
     for (;;) {
       if (n >= max && !once) break;
-      if (this.skipLeft > 0 && !this.streamSkip()) break;
+      if (this.skipLen > 0 && !this.streamSkip()) break;
       let p = rb.pos;
       if (rb.end - p < 8) {
         if (!rb.ensure(8)) { this.stopAt(rb.pos, 'block header'); break; }
@@ -190,40 +192,50 @@ export class PcapngParser extends RecordParser {
         stats.bytes += caplen;
         continue;
       }
-      // Any other block (NRB, ISB, DSB, custom, unknown): skip it.
+      // Any other block (NRB, ISB, DSB, custom, unknown): skip it, streaming
+      // it through the buffer when it is not all there, trailer checked either way.
       stats.blocksSkipped++;
-      if (rb.end - p >= len) {
-        if (v.getUint32(p + len - 4, this.le) !== len) {
-          throw this.format(p + len - 4, `trailing block length ${v.getUint32(p + len - 4, this.le)} differs from the leading ${len}`,
-            'the block is corrupt');
-        }
-        rb.pos = p + len;
-      } else {
-        this.skipStart = rb.offsetOf(p);
-        this.skipLeft = len;
-      }
+      this.skipStart = rb.offsetOf(p);
+      this.skipLeft = len - 4;
+      this.skipLen = len;
+      if (!this.streamSkip()) break;
       if (once) break;
     }
     return n;
   }
 
-  /** Discards buffered bytes of a long skipped block; false when more input is needed first. */
+  /**
+   * Discards the body of a skipped block (skipLeft bytes), then checks its
+   * trailing length; false when more input is needed first (or it ended).
+   */
   private streamSkip(): boolean {
     const rb = this.ctx.rb;
-    for (;;) {
+    while (this.skipLeft > 0) {
       const k = Math.min(this.skipLeft, rb.end - rb.pos);
       rb.pos += k;
       this.skipLeft -= k;
-      if (this.skipLeft === 0) return true;
-      if (!rb.ensure(1)) {
-        if (rb.eof) {
-          const missing = this.skipLeft;
-          this.skipLeft = 0;
-          this.truncated(this.skipStart, `block (${missing} bytes missing)`, rb.offsetOf(rb.end) - this.skipStart);
-        }
-        return false;
-      }
+      if (this.skipLeft > 0 && !rb.ensure(1)) return this.skipCut();
     }
+    if (!rb.ensure(4)) return this.skipCut();
+    const trailer = rb.view.getUint32(rb.pos, this.le);
+    if (trailer !== this.skipLen) {
+      throw this.format(rb.pos, `trailing block length ${trailer} differs from the leading ${this.skipLen}`, 'the block is corrupt');
+    }
+    rb.pos += 4;
+    this.skipLen = 0;
+    return true;
+  }
+
+  /** The input ran dry inside a skipped block: wait for more, or report the cut. */
+  private skipCut(): boolean {
+    const rb = this.ctx.rb;
+    if (rb.eof) {
+      const present = rb.offsetOf(rb.end) - this.skipStart;
+      this.skipLeft = 0;
+      this.skipLen = 0;
+      this.truncated(this.skipStart, 'block', present);
+    }
+    return false;
   }
 
   /** Handles an SHB at rb.pos; false when more input is needed first. */

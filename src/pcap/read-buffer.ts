@@ -17,9 +17,9 @@ export class ReadBuffer {
   /** an async source must be awaited (fill()) before more bytes can come */
   starved = false;
 
-  constructor(readonly source: ByteSource, size: number) {
-    this.buf = new Uint8Array(size);
-    this.view = new DataView(this.buf.buffer);
+  constructor(readonly source: ByteSource, buf: Uint8Array) {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   /** File offset of buffer position p. */

@@ -18,6 +18,12 @@ export interface PcapReaderOptions {
   /** bytes per read(2) and size of the one buffer (default 1 MiB, at least 260 KiB) */
   bufferSize?: number;
   /**
+   * A caller-owned read buffer to use instead of allocating one (its length is
+   * the buffer size): lets a program that opens many files in turn reuse one.
+   * The reader owns it until close().
+   */
+  buffer?: Uint8Array;
+  /**
    * Input that ends inside a record: 'error' (default) throws PcapTruncatedError
    * after every complete record was delivered; 'end' ends the input there and
    * sets `truncatedAt` to the cut record's file offset.
@@ -47,7 +53,7 @@ export class PcapReader {
   private closed = false;
 
   private constructor(source: ByteSource, opts: PcapReaderOptions) {
-    const size = opts.bufferSize ?? DEFAULT_BUFFER_SIZE;
+    const size = opts.buffer?.length ?? opts.bufferSize ?? DEFAULT_BUFFER_SIZE;
     if (!Number.isInteger(size) || size < MIN_BUFFER_SIZE || size > 1 << 30) {
       throw new InvalidArgumentError(`bufferSize ${size} must be an integer from ${MIN_BUFFER_SIZE} to 2^30 bytes`);
     }
@@ -59,7 +65,7 @@ export class PcapReader {
     if (onTruncated !== 'error' && onTruncated !== 'end') {
       throw new InvalidArgumentError(`onTruncated must be 'error' or 'end', not ${String(onTruncated)}`);
     }
-    this.rb = new ReadBuffer(source, size);
+    this.rb = new ReadBuffer(source, opts.buffer ?? new Uint8Array(size));
     this.ctx = { rb: this.rb, stats: this.stats, name: opts.name ?? source.name, onTruncated, maxBlockLength };
   }
 
