@@ -1,0 +1,92 @@
+// ringzero count (zcount / pfcount / zcount_ipc): receive and count packets
+// from a device or from a queue of another process's cluster.
+import { META_LEN, META_WIRELEN, META_WORDS } from '../zc/meta.js';
+import { parseArgs, usage, intFlag, numFlag, UsageError, type FlagSpec } from './args.js';
+import { openInput } from './endpoint.js';
+import { runLoop } from './loop.js';
+import { absoluteLine, actualLine, thousands } from './format.js';
+import { serveMetrics } from './metrics.js';
+import { describePacket } from './describe.js';
+import { ClusterClosedError } from '../errors.js';
+
+const FLAGS: FlagSpec[] = [
+  { names: ['i', 'interface'], value: true, help: 'device (zc:IFACE[@Q] AF_XDP, IFACE AF_PACKET) or zc:CLUSTER@QUEUE' },
+  { names: ['c', 'cluster'], value: true, help: 'id of the private cluster used for a device (default: derived from the pid)' },
+  { names: ['n', 'packets'], value: true, help: 'stop after this many packets' },
+  { names: ['v', 'verbose'], value: false, help: 'print one line per packet (time, MACs, IPs, ports, length)' },
+  { names: ['g', 'core'], value: true, help: 'pin the receive loop to this CPU' },
+  { names: ['d', 'duration'], value: true, help: 'stop after this many seconds' },
+  { names: ['q', 'quiet'], value: false, help: 'no per-second stats lines' },
+  { names: ['json'], value: false, help: 'print one JSON object at exit' },
+  { names: ['metrics'], value: true, help: 'serve Prometheus metrics on 127.0.0.1:PORT' },
+  { names: ['h', 'help'], value: false, help: 'this help' },
+];
+
+export async function countCommand(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, FLAGS, 'count');
+  if (a.help) { process.stdout.write(usage('count', 'Count packets from a device or a cluster queue (zcount, pfcount, zcount_ipc).', FLAGS)); return 0; }
+  if (typeof a.interface !== 'string') throw new UsageError('count: -i DEVICE is required (e.g. -i zc:eth0@0, -i eth0, -i zc:99@0)');
+  const limit = intFlag(a, 'packets', 0);
+  const duration = numFlag(a, 'duration', 0);
+  const verbose = Boolean(a.verbose);
+  const quiet = Boolean(a.quiet) || Boolean(a.json);
+  const input = openInput(a.interface, { clusterId: a.cluster === undefined ? undefined : intFlag(a, 'cluster', 0) });
+  const { native } = await import('../native/index.js');
+  if (a.core !== undefined) native.pinThread(intFlag(a, 'core', 0));
+  const c = input.cluster;
+  const meta = c.memory.meta;
+  const bytesView = c.memory.bytes;
+  const burst = new Uint32Array(64);
+  let packets = 0;
+  let bytes = 0;
+  let ended: string | null = null;
+  if (!quiet) console.error(`Capturing from ${input.description}`);
+  const totals = () => ({ packets, bytes, drops: input.drops() });
+  if (a.metrics !== undefined) {
+    await serveMetrics(intFlag(a, 'metrics', 0, 1, 65535), () => {
+      const t = totals();
+      return [
+        { name: 'ringzero_count_packets_total', help: 'packets received', value: t.packets },
+        { name: 'ringzero_count_bytes_total', help: 'bytes received (wire length)', value: t.bytes },
+        { name: 'ringzero_count_drops_total', help: 'packets dropped before reaching ringzero', value: t.drops },
+      ];
+    });
+  }
+  const result = await runLoop({
+    durationS: duration,
+    totals,
+    report: quiet ? undefined : (now, last, s) => {
+      console.log(absoluteLine(now.packets, now.drops, now.bytes));
+      console.log(actualLine(now.packets - last.packets, now.drops - last.drops, now.bytes - last.bytes, s));
+    },
+    slice(budgetMs) {
+      const end = performance.now() + budgetMs;
+      do {
+        let n: number;
+        try {
+          n = input.recv(burst, limit > 0 ? Math.min(64, limit - packets) : 64, 2);
+        } catch (e) {
+          if (e instanceof ClusterClosedError) { ended = e.message; return false; }
+          throw e;
+        }
+        for (let i = 0; i < n; i++) {
+          const m = burst[i] * META_WORDS;
+          bytes += meta[m + META_WIRELEN] || meta[m + META_LEN];
+          if (verbose) console.log(describePacket(bytesView, c.dataOffset(burst[i]), meta, burst[i]));
+        }
+        packets += n;
+        if (n > 0) input.release(burst, n);
+        if (limit > 0 && packets >= limit) return false;
+      } while (performance.now() < end);
+      return true;
+    },
+  });
+  input.close();
+  if (ended) console.error(`count: ${ended}`);
+  if (a.json) {
+    console.log(JSON.stringify({ packets: result.packets, bytes: result.bytes, drops: result.drops, duration_s: result.duration_s, pps: result.pps }));
+  } else if (!Boolean(a.quiet)) {
+    console.log(`Total: ${thousands(result.packets)} pkts (${thousands(result.drops)} drops) - ${thousands(result.bytes)} bytes in ${result.duration_s.toFixed(2)} s, ${thousands(result.pps)} pps`);
+  }
+  return ended ? 1 : 0;
+}

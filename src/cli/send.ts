@@ -1,0 +1,113 @@
+// ringzero send (zsend / pfsend): synthetic UDP frames to a device, at a
+// packet rate (-p), a bit rate (-r) or as fast as possible.
+import { Cluster } from '../zc/cluster.js';
+import { META_LEN, META_OFF, META_WORDS } from '../zc/meta.js';
+import { openDevice } from '../devices/index.js';
+import { parseArgs, usage, intFlag, numFlag, UsageError, type FlagSpec } from './args.js';
+import { runLoop } from './loop.js';
+import { absoluteLine, actualLine, thousands } from './format.js';
+import { buildFrames } from './frames.js';
+import { privateClusterId, parseQueueSpec } from './endpoint.js';
+import { serveMetrics } from './metrics.js';
+
+const FLAGS: FlagSpec[] = [
+  { names: ['i', 'interface'], value: true, help: 'device to send on (zc:IFACE[@Q] AF_XDP, IFACE AF_PACKET)' },
+  { names: ['c', 'cluster'], value: true, help: 'id of the private cluster (default: derived from the pid)' },
+  { names: ['l', 'length'], value: true, help: 'frame length in bytes without FCS (default 60)' },
+  { names: ['b', 'sources'], value: true, help: 'number of distinct source IPs / flows (default 1)' },
+  { names: ['n', 'packets'], value: true, help: 'stop after this many packets (default: until interrupted)' },
+  { names: ['p', 'pps'], value: true, help: 'packets per second' },
+  { names: ['r', 'gbps'], value: true, help: 'rate in Gbit/s (counting 24 bytes of preamble and gap per frame)' },
+  { names: ['g', 'core'], value: true, help: 'pin the send loop to this CPU' },
+  { names: ['d', 'duration'], value: true, help: 'stop after this many seconds' },
+  { names: ['q', 'quiet'], value: false, help: 'no per-second stats lines' },
+  { names: ['json'], value: false, help: 'print one JSON object at exit' },
+  { names: ['metrics'], value: true, help: 'serve Prometheus metrics on 127.0.0.1:PORT' },
+  { names: ['h', 'help'], value: false, help: 'this help' },
+];
+
+export async function sendCommand(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, FLAGS, 'send');
+  if (a.help) { process.stdout.write(usage('send', 'Send synthetic UDP frames to a device (zsend, pfsend).', FLAGS)); return 0; }
+  if (typeof a.interface !== 'string') throw new UsageError('send: -i DEVICE is required (e.g. -i zc:eth0, -i eth0)');
+  if (parseQueueSpec(a.interface)) throw new UsageError(`send: sending into a cluster queue (${a.interface}) is not supported yet; send to a device`);
+  const length = intFlag(a, 'length', 60, 60, 9000);
+  const sources = intFlag(a, 'sources', 1, 1, 65536);
+  const limit = intFlag(a, 'packets', 0);
+  const gbps = numFlag(a, 'gbps', 0);
+  const pps = a.pps !== undefined ? numFlag(a, 'pps', 0) : gbps > 0 ? (gbps * 1e9) / ((length + 24) * 8) : 0;
+  const quiet = Boolean(a.quiet) || Boolean(a.json);
+  const frames = buildFrames({ length, sources });
+  const cluster = Cluster.create({ id: a.cluster === undefined ? privateClusterId() : intFlag(a, 'cluster', 0), buffers: 8192, hugepages: 'auto' });
+  const pool = cluster.pool(0);
+  let dev;
+  try {
+    dev = openDevice(a.interface, { memory: cluster.memory, source: pool, rx: false });
+  } catch (e) {
+    pool.detach();
+    cluster.close();
+    throw e;
+  }
+  const { native } = await import('../native/index.js');
+  if (a.core !== undefined) native.pinThread(intFlag(a, 'core', 0));
+  if (length > cluster.layout.bufferSize - cluster.layout.headroom) throw new UsageError(`send: -l ${length} does not fit a ${cluster.layout.bufferSize}-byte buffer`);
+  const bytes = cluster.memory.bytes;
+  const meta = cluster.memory.meta;
+  const burst = new Uint32Array(64);
+  let sent = 0;
+  let next = 0;
+  const t0 = performance.now();
+  if (!quiet) console.error(`Sending ${length}-byte frames from ${frames.count} source IPs on ${dev.name} (${dev.mode})${pps ? ` at ${thousands(pps)} pps` : ''}`);
+  const d = dev;
+  const totals = () => { const s = d.stats(); return { packets: sent, bytes: sent * length, drops: s.txRingFull + s.txInvalid }; };
+  if (a.metrics !== undefined) {
+    await serveMetrics(intFlag(a, 'metrics', 0, 1, 65535), () => [
+      { name: 'ringzero_send_packets_total', help: 'packets queued for transmission', value: sent },
+      { name: 'ringzero_send_bytes_total', help: 'bytes queued for transmission', value: sent * length },
+      { name: 'ringzero_send_drops_total', help: 'packets dropped (TX ring full or invalid)', value: totals().drops },
+    ]);
+  }
+  const result = await runLoop({
+    durationS: numFlag(a, 'duration', 0),
+    totals,
+    report: quiet ? undefined : (now, last, s) => {
+      console.log(absoluteLine(now.packets, now.drops, now.bytes));
+      console.log(actualLine(now.packets - last.packets, now.drops - last.drops, now.bytes - last.bytes, s));
+    },
+    slice(budgetMs) {
+      const end = performance.now() + budgetMs;
+      do {
+        let want = 64;
+        if (limit > 0) want = Math.min(want, limit - sent);
+        if (pps > 0) {
+          const allowed = Math.floor(((performance.now() - t0) / 1000) * pps) - sent;
+          if (allowed <= 0) { d.flush(); continue; }
+          want = Math.min(want, allowed);
+        }
+        if (want <= 0) break;
+        const k = pool.alloc(burst, want);
+        if (k === 0) { d.flush(); continue; }
+        for (let i = 0; i < k; i++) {
+          const b = burst[i];
+          const m = b * META_WORDS;
+          const dst = cluster.layout.bufferOffset + b * cluster.layout.bufferSize + meta[m + META_OFF];
+          const f = next++ % frames.count;
+          bytes.set(frames.bytes.subarray(f * length, (f + 1) * length), dst);
+          meta[m + META_LEN] = length;
+        }
+        sent += d.sendBurst(burst, k);
+      } while (performance.now() < end);
+      return limit === 0 || sent < limit;
+    },
+  });
+  // Let the kernel finish what is queued before closing.
+  const until = performance.now() + 2000;
+  while (d.flush() > 0 && performance.now() < until) { /* drain TX */ }
+  const st = d.stats();
+  d.close();
+  pool.detach();
+  cluster.close();
+  if (a.json) console.log(JSON.stringify({ packets: result.packets, bytes: result.bytes, drops: st.txRingFull + st.txInvalid, duration_s: result.duration_s, pps: result.pps }));
+  else if (!Boolean(a.quiet)) console.log(`Total: ${thousands(result.packets)} pkts sent (${thousands(st.txRingFull + st.txInvalid)} drops) - ${thousands(result.bytes)} bytes in ${result.duration_s.toFixed(2)} s, ${thousands(result.pps)} pps`);
+  return 0;
+}
