@@ -103,7 +103,7 @@ const ALU_NAMES: Record<number, string> = {
 };
 const JMP_NAMES: Record<number, string> = { [BPF.JEQ]: 'jeq', [BPF.JGT]: 'jgt', [BPF.JGE]: 'jge', [BPF.JSET]: 'jset' };
 
-/** One instruction in the style of `tcpdump -d` (e.g. "ldh [12]", "jeq #0x800 jt 2 jf 5"). */
+/** One instruction as `tcpdump -d` (libpcap's bpf_image) prints it, up to spacing (e.g. "ldh [12]", "jeq #0x800 jt 2 jf 5"). */
 export function formatInsn(i: BpfInsn, pc: number): string {
   const sz = size(i.code) === BPF.W ? '' : size(i.code) === BPF.H ? 'h' : 'b';
   switch (cls(i.code)) {
@@ -125,7 +125,10 @@ export function formatInsn(i: BpfInsn, pc: number): string {
     case BPF.ALU: {
       const name = ALU_NAMES[op(i.code)] ?? `alu?${hex(op(i.code))}`;
       if (op(i.code) === BPF.NEG) return 'neg';
-      return src(i.code) === BPF.X ? `${name} x` : `${name} #${hex(i.k)}`;
+      if (src(i.code) === BPF.X) return `${name} x`;
+      // libpcap's bpf_image: bit operations in hex, arithmetic and shifts in signed decimal
+      const bits = op(i.code) === BPF.AND || op(i.code) === BPF.OR || op(i.code) === BPF.XOR;
+      return `${name} #${bits ? hex(i.k) : i.k | 0}`;
     }
     case BPF.JMP: {
       if (op(i.code) === BPF.JA) return `ja ${pc + 1 + (i.k | 0)}`;
@@ -133,7 +136,7 @@ export function formatInsn(i: BpfInsn, pc: number): string {
       const operand = src(i.code) === BPF.X ? 'x' : `#${hex(i.k)}`;
       return `${name} ${operand} jt ${pc + 1 + i.jt} jf ${pc + 1 + i.jf}`;
     }
-    case BPF.RET: return (i.code & 0x18) === BPF.A ? 'ret a' : (i.code & 0x18) === BPF.X ? 'ret x' : `ret #${i.k}`;
+    case BPF.RET: return (i.code & 0x18) === BPF.A ? 'ret a' : (i.code & 0x18) === BPF.X ? 'ret x' : `ret #${i.k | 0}`;
     case BPF.MISC: return op(i.code) === BPF.TXA ? 'txa' : op(i.code) === BPF.TAX ? 'tax' : `misc?${hex(i.code)}`;
   }
   return `unknown opcode ${hex(i.code)}`;

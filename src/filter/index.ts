@@ -71,7 +71,7 @@ export function compileFilter(expression: string, opts: PcapCompileOptions = {})
     expression, linktype, snaplen, program,
     get bytes() { return programBytes(program); },
     get match() {
-      match ??= toJsFunction(program);
+      match ??= toJsFunction(program, expression);
       return match;
     },
     attachToSocket: (fd, o) => attachToSocket(fd, program, o),

@@ -121,9 +121,9 @@ function translate(i: BpfInsn, pc: number): string {
 }
 
 /** The generated source of the function body (for debugging and tests). */
-export function toJsSource(program: CheckedProgram | readonly BpfInsn[]): string {
+export function toJsSource(program: CheckedProgram | readonly BpfInsn[], expression?: string): string {
   const p = checkProgram(program);
-  assertNoKernelOffsets(p, 'JavaScript');
+  assertNoKernelOffsets(p, 'JavaScript', expression);
   const live = reachable(p);
   const labels = new Set<number>();
   const mems = new Set<number>();
@@ -165,9 +165,8 @@ export function toJsSource(program: CheckedProgram | readonly BpfInsn[]): string
  * wirelen) => u32` with libpcap's semantics (see the header of this file).
  * The caller guarantees offset + caplen <= bytes.length. Throws
  * FilterUnsupportedError for Linux ancillary loads (SKF_AD_*): user space
- * has no skb metadata to answer them.
+ * has no skb metadata to answer them. `expression` only improves messages.
  */
-export function toJsFunction(program: CheckedProgram | readonly BpfInsn[]): FilterFunction {
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function('b', 'o', 'caplen', 'wirelen', toJsSource(program)) as FilterFunction;
+export function toJsFunction(program: CheckedProgram | readonly BpfInsn[], expression?: string): FilterFunction {
+  return new Function('b', 'o', 'caplen', 'wirelen', toJsSource(program, expression)) as FilterFunction;
 }

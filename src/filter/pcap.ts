@@ -10,11 +10,26 @@ export const LINKTYPE = {
   NULL: 0, ETHERNET: 1, RAW: 101, LINUX_SLL: 113, LINUX_SLL2: 276, IPV4: 228, IPV6: 229,
 } as const;
 
+/**
+ * pcap_open_dead takes a DLT_* value; pcap files and this API use LINKTYPE_*.
+ * They differ only in 100..103 (libpcap pcap-common.c, linktype_to_dlt; the
+ * DLT values are Linux's).
+ */
+export function linktypeToDlt(linktype: number): number {
+  switch (linktype) {
+    case 100: return 11; // ATM_RFC1483
+    case 101: return 12; // RAW
+    case 102: return 15; // SLIP_BSDOS
+    case 103: return 16; // PPP_BSDOS
+    default: return linktype;
+  }
+}
+
 /** PCAP_NETMASK_UNKNOWN: `ip broadcast` cannot be compiled without a netmask. */
 export const NETMASK_UNKNOWN = 0xffffffff;
 
 export interface PcapCompileOptions {
-  /** link-layer type of the packets the filter sees (default 1, Ethernet) */
+  /** LINKTYPE_* of the packets the filter sees, as in pcap file headers (default 1, Ethernet) */
   linktype?: number;
   /** the value accepting `ret` instructions return (default 262144, tcpdump's) */
   snaplen?: number;
@@ -46,7 +61,7 @@ export function pcapCompile(expression: string, opts: PcapCompileOptions = {}): 
   const { linktype = LINKTYPE.ETHERNET, snaplen = 262144, optimize = true, netmask = NETMASK_UNKNOWN } = opts;
   let bytes: Uint8Array;
   try {
-    bytes = native.pcapCompile(expression, linktype, snaplen, optimize, netmask >>> 0);
+    bytes = native.pcapCompile(expression, linktypeToDlt(linktype), snaplen, optimize, netmask >>> 0);
   } catch (e) {
     rethrow(e, expression);
   }
