@@ -52,6 +52,8 @@ export class PcapWriteStats {
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
+function nowSec(): number { return Math.floor(Date.now() / 1000); }
+
 export class PcapWriter {
   readonly stats = new PcapWriteStats();
   readonly format: 'pcap' | 'pcapng';
@@ -67,7 +69,9 @@ export class PcapWriter {
   private currentPath: string | null;
   private fileBytes = 0;
   private filePackets = 0;
-  private fileStartSec = 0;
+  /** packet time that opened the current -G window: names expand it, rotation measures from it */
+  private windowStartSec = 0;
+  private windowOpen = false;
   private counter = 0;
   private timeRotations = 0;
   private readonly width: number;
@@ -76,6 +80,10 @@ export class PcapWriter {
   private lastData: Uint8Array | null = null;
   private lastView: DataView | null = null;
   private readonly unitsPerSec: number;
+  /** the first file waits for the first packet's timestamp (time rotation with a time conversion in the name) */
+  private get lazyOpen(): boolean {
+    return this.opts.rotateSeconds !== undefined && hasTimeConversion(this.pattern ?? '');
+  }
 
   private constructor(target: string | number, private readonly opts: PcapWriterOptions) {
     this.format = opts.format ?? 'pcap';
@@ -119,8 +127,13 @@ export class PcapWriter {
     } else {
       this.ownsFd = true;
       this.pattern = target;
-      this.currentPath = makeFileName(target, Math.floor(Date.now() / 1000), 0, this.width, opts.utc);
-      this.fd = this.openFile(this.currentPath);
+      this.currentPath = null;
+      this.fd = -1;
+      // A time-rotated name is expanded with the time of the file's first
+      // packet, so the first file opens with the first packet (or at close()
+      // with the current time, when there was none). Otherwise open now, so a
+      // bad path fails here.
+      if (!this.lazyOpen) this.openFile(makeFileName(target, nowSec(), 0, this.width, opts.utc));
     }
   }
 
@@ -163,6 +176,7 @@ export class PcapWriter {
       if (len > this.snaplen) { len = this.snaplen; this.stats.cutToSnaplen++; }
       const recLen = ng ? epbLength(len) : 16 + len;
       if (rotating && !this.beforePacket(sec)) break;
+      if (this.fd < 0) this.openFile(makeFileName(this.pattern!, sec, 0, this.width, this.opts.utc));
       if (this.pos + recLen > buf.length) this.flushBuffer();
       const p = this.pos;
       const frac = this.nanosecond ? nsec : Math.floor(nsec / 1000);
@@ -207,6 +221,8 @@ export class PcapWriter {
 
   close(): void {
     if (this.closed) return;
+    // Like tcpdump, an empty capture still leaves a (header-only) file.
+    if (this.fd < 0) this.openFile(makeFileName(this.pattern!, nowSec(), 0, this.width, this.opts.utc));
     try {
       this.flushBuffer();
     } finally {
@@ -221,46 +237,53 @@ export class PcapWriter {
   /** Rotation decisions before packet `sec` is written; false when maxFiles stops the writer. */
   private beforePacket(sec: number): boolean {
     if (this.full) return false;
-    const g = this.opts.rotateSeconds;
-    if (this.filePackets === 0) { this.fileStartSec = sec; return true; }
-    if (g !== undefined && sec - this.fileStartSec >= g) {
-      this.timeRotations++;
-      const w = this.opts.maxFiles;
-      if (this.opts.maxFileBytes === undefined && w !== undefined && this.timeRotations >= w) {
-        this.full = true;
-        return false;
-      }
-      // A time conversion in the name tells files apart; tcpdump restarts the -C counter then.
-      this.counter = hasTimeConversion(this.pattern!) ? 0 : this.counter + 1;
-      if (this.opts.maxFileBytes !== undefined && w !== undefined) this.counter %= w;
-      this.rotate(sec);
+    if (!this.windowOpen) {
+      // The first packet opens the first -G window.
+      this.windowOpen = true;
+      this.windowStartSec = sec;
       return true;
     }
+    const g = this.opts.rotateSeconds;
     const c = this.opts.maxFileBytes;
+    const w = this.opts.maxFiles;
+    if (g !== undefined && sec - this.windowStartSec >= g) {
+      this.timeRotations++;
+      if (c === undefined && w !== undefined && this.timeRotations >= w) {
+        this.full = true; // tcpdump -G -W: "Maximum file limit reached"
+        return false;
+      }
+      // A time conversion in the name tells windows apart, so the -C counter
+      // restarts (as in tcpdump); a plain name keeps counting instead.
+      this.counter = hasTimeConversion(this.pattern!) ? 0 : this.counter + 1;
+      if (c !== undefined && w !== undefined) this.counter %= w;
+      this.windowStartSec = sec;
+      this.rotate();
+      return true;
+    }
+    // tcpdump -C: rotate once the file holds MORE than C bytes, checked before each packet.
     if (c !== undefined && this.fileBytes > c) {
       this.counter++;
-      if (this.opts.maxFiles !== undefined && this.counter >= this.opts.maxFiles) this.counter = 0;
-      this.rotate(sec);
+      if (w !== undefined && this.counter >= w) this.counter = 0;
+      this.rotate();
     }
     return true;
   }
 
-  private rotate(sec: number): void {
+  /** Closes the current file and opens the next, named from the window's start time and the counter. */
+  private rotate(): void {
     this.flushBuffer();
     closeSync(this.fd);
+    this.fd = -1;
     const closedPath = this.currentPath!;
-    this.currentPath = makeFileName(this.pattern!, sec, this.counter, this.width, this.opts.utc);
-    this.fd = this.openFile(this.currentPath);
-    this.fileStartSec = sec;
+    this.openFile(makeFileName(this.pattern!, this.windowStartSec, this.counter, this.width, this.opts.utc));
     this.opts.onFileClosed?.(closedPath);
   }
 
-  private openFile(path: string): number {
-    const fd = openSync(path, 'w', this.opts.mode ?? 0o644);
+  private openFile(path: string): void {
+    this.fd = openSync(path, 'w', this.opts.mode ?? 0o644);
+    this.currentPath = path;
     this.stats.files++;
-    this.fd = fd;
     this.startFile();
-    return fd;
   }
 
   /** Puts the file header (or SHB + IDB) in the buffer. */
