@@ -10,7 +10,8 @@ import { describePacket } from './describe.js';
 import { ClusterClosedError } from '../errors.js';
 
 const FLAGS: FlagSpec[] = [
-  { names: ['i', 'interface'], value: true, help: 'device (zc:IFACE[@Q] AF_XDP, IFACE AF_PACKET) or zc:CLUSTER@QUEUE' },
+  { names: ['i', 'interface'], value: true, help: 'device (zc:IFACE[@Q] AF_XDP, IFACE AF_PACKET, pcap:FILE) or zc:CLUSTER@QUEUE' },
+  { names: ['speed'], value: true, help: 'pcap: inputs: replay speed (1 = recorded pace; default: as fast as possible)' },
   { names: ['c', 'cluster'], value: true, help: 'id of the private cluster used for a device (default: derived from the pid)' },
   { names: ['n', 'packets'], value: true, help: 'stop after this many packets' },
   { names: ['v', 'verbose'], value: false, help: 'print one line per packet (time, MACs, IPs, ports, length)' },
@@ -30,7 +31,7 @@ export async function countCommand(argv: string[]): Promise<number> {
   const duration = numFlag(a, 'duration', 0);
   const verbose = Boolean(a.verbose);
   const quiet = Boolean(a.quiet) || Boolean(a.json);
-  const input = openInput(a.interface, { clusterId: a.cluster === undefined ? undefined : intFlag(a, 'cluster', 0) });
+  const input = openInput(a.interface, { clusterId: a.cluster === undefined ? undefined : intFlag(a, 'cluster', 0), speed: numFlag(a, 'speed', 0) });
   const { native } = await import('../native/index.js');
   if (a.core !== undefined) native.pinThread(intFlag(a, 'core', 0));
   const c = input.cluster;
@@ -76,6 +77,7 @@ export async function countCommand(argv: string[]): Promise<number> {
         }
         packets += n;
         if (n > 0) input.release(burst, n);
+        else if (input.ended()) return false;
         if (limit > 0 && packets >= limit) return false;
       } while (performance.now() < end);
       return true;

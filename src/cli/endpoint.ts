@@ -1,10 +1,10 @@
-// What `-i` names: a device (zc:IFACE[@Q], IFACE) on a private cluster, or a
+// What `-i` names: a device (zc:IFACE[@Q], IFACE, pcap:FILE) on a private cluster, or a
 // queue of another process's cluster (zc:CLUSTER@QUEUE, numeric cluster id).
 import { Cluster } from '../zc/cluster.js';
 import type { BufferPool } from '../zc/pool.js';
 import type { QueueConsumer } from '../zc/consumer.js';
 import { openDevice, type Device, type OpenDeviceOptions } from '../devices/index.js';
-import { UsageError } from './args.js';
+import { PcapDevice } from '../devices/pcap.js';
 
 export interface Input {
   readonly cluster: Cluster;
@@ -15,6 +15,8 @@ export interface Input {
   release(indices: Uint32Array, n: number): void;
   /** packets lost before they reached us (kernel drops, or drops at the queue we consume) */
   drops(): number;
+  /** a finite input (a capture file) has delivered everything */
+  ended(): boolean;
   /** the device, when the input is one */
   readonly device: Device | null;
   close(): void;
@@ -31,16 +33,17 @@ export function privateClusterId(): number {
   return 0x40000000 + (process.pid & 0x3fffffff);
 }
 
-export function openInput(spec: string, o: { clusterId?: number; buffers?: number; device?: Partial<OpenDeviceOptions> } = {}): Input {
+export function openInput(spec: string, o: { clusterId?: number; buffers?: number; speed?: number; device?: Partial<OpenDeviceOptions> } = {}): Input {
   const q = parseQueueSpec(spec);
   if (q) return queueInput(q.cluster, q.queue);
-  if (spec.startsWith('pcap:')) throw new UsageError(`${spec}: pcap: inputs are not wired into the commands yet; use a device or a cluster queue`);
   const cluster = Cluster.create({ id: o.clusterId ?? privateClusterId(), buffers: o.buffers ?? 16384, hugepages: 'auto' });
   let pool: BufferPool | null = null;
   let dev: Device | null = null;
   try {
     pool = cluster.pool(0);
-    dev = openDevice(spec, { memory: cluster.memory, source: pool, tx: false, ...o.device });
+    dev = spec.startsWith('pcap:')
+      ? new PcapDevice(spec, spec.slice(5), { memory: cluster.memory, source: pool, speed: o.speed })
+      : openDevice(spec, { memory: cluster.memory, source: pool, tx: false, ...o.device });
   } catch (e) {
     pool?.detach();
     cluster.close();
@@ -59,6 +62,7 @@ export function openInput(spec: string, o: { clusterId?: number; buffers?: numbe
     },
     release: (idx, n) => p.free(idx, n),
     drops: () => d.stats().kernelDrops,
+    ended: () => d instanceof PcapDevice && d.ended,
     close() { d.close(); p.detach(); cluster.close(); },
   };
 }
@@ -79,6 +83,7 @@ function queueInput(id: number, queue: number): Input {
     recv: (out, max, waitMs) => (waitMs > 0 ? cons.waitBurst(out, max, waitMs) : cons.recvBurst(out, max)),
     release: (idx, n) => cons.release(idx, n),
     drops: () => cons.counters().dropFull,
+    ended: () => false,
     close() { cons.close(); cluster.close(); },
   };
 }

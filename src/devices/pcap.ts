@@ -1,0 +1,148 @@
+// pcap:PATH — a capture file as an RX device: each record is copied once
+// from the reader's buffer into a cluster buffer (the same single copy as an
+// AF_PACKET device), as fast as possible or at the recorded pace (`speed`).
+// The device ends at the end of the file (`ended`), so a command can print
+// its summary and exit.
+import { PcapReader, createPacketRecords, type PacketRecords } from '../pcap/index.js';
+import { META_LEN, META_NSEC, META_OFF, META_PORT, META_SEC, META_WIRELEN, META_WORDS, META_HASH } from '../zc/meta.js';
+import { InvalidArgumentError } from '../errors.js';
+import { emptyStats, type Device, type DeviceOptions, type DeviceStats } from './types.js';
+
+export interface PcapDeviceOptions extends DeviceOptions {
+  /** replay speed: 0 = as fast as possible (default), 1 = recorded pace, 2 = twice as fast, ... */
+  speed?: number;
+}
+
+const MAX_BURST = 256;
+
+export class PcapDevice implements Device {
+  readonly name: string;
+  readonly ifname: string;
+  readonly ifindex = 0;
+  readonly mode = 'standard' as const;
+  readonly queues: readonly number[] = [];
+  readonly port: number;
+  readonly path: string;
+  private readonly reader: PcapReader;
+  private readonly o: PcapDeviceOptions;
+  private readonly rec: PacketRecords = createPacketRecords(MAX_BURST);
+  private readonly st: DeviceStats = emptyStats();
+  private readonly speed: number;
+  // Timed replay: one packet read ahead, delivered when its time has come.
+  private held = -1;
+  private startWallNs = 0;
+  private startPktNs = 0;
+  private _closed = false;
+
+  constructor(name: string, path: string, o: PcapDeviceOptions) {
+    if (o.speed !== undefined && !(o.speed >= 0)) throw new InvalidArgumentError(`replay speed must be >= 0 (0 = top speed), got ${o.speed}`);
+    this.name = name;
+    this.ifname = path;
+    this.path = path;
+    this.o = o;
+    this.port = o.port ?? 0;
+    this.speed = o.speed ?? 0;
+    this.reader = PcapReader.openSync(path === '-' ? 0 : path);
+  }
+
+  /** The file's link type (LINKTYPE_*: 1 = Ethernet). */
+  get linkType(): number { return this.reader.linkType; }
+
+  /** True once every record was delivered. */
+  get ended(): boolean { return this.held < 0 && this.reader.ended; }
+
+  get closed(): boolean { return this._closed; }
+
+  recvBurst(out: Uint32Array, max: number): number {
+    if (this._closed || max <= 0) return 0;
+    if (this.speed > 0) return this.recvTimed(out);
+    return this.readInto(out, Math.min(max, MAX_BURST));
+  }
+
+  /** Reads up to n records into freshly allocated buffers; returns how many. */
+  private readInto(out: Uint32Array, n: number, at = 0): number {
+    const m = this.o.memory;
+    const k = this.o.source.alloc(out.subarray(at, at + n), n);
+    if (k < n) this.st.rxNoBuffer++;
+    if (k === 0) return 0;
+    const room = m.bufferSize - m.headroom;
+    for (let i = 0; i < k; i++) this.rec.offset[i] = m.bufferOffset + out[at + i] * m.bufferSize + m.headroom;
+    let got: number;
+    try {
+      got = this.reader.readBurst(m.bytes, room, this.rec, k);
+    } catch (e) {
+      this.o.source.free(out.subarray(at, at + k), k);
+      throw e;
+    }
+    const meta = m.meta;
+    for (let i = 0; i < got; i++) {
+      const b = out[at + i] * META_WORDS;
+      meta[b + META_LEN] = this.rec.caplen[i];
+      meta[b + META_OFF] = m.headroom;
+      meta[b + META_SEC] = this.rec.sec[i];
+      meta[b + META_NSEC] = this.rec.nsec[i];
+      meta[b + META_WIRELEN] = this.rec.wirelen[i];
+      meta[b + META_PORT] = this.port;
+      meta[b + META_HASH] = 0;
+      this.st.receivedBytes += this.rec.caplen[i];
+      if (this.rec.caplen[i] < this.rec.wirelen[i]) this.st.rxTruncated++;
+    }
+    if (got < k) this.o.source.free(out.subarray(at + got, at + k), k - got);
+    this.st.received += got;
+    return got;
+  }
+
+  private recvTimed(out: Uint32Array): number {
+    const meta = this.o.memory.meta;
+    let n = 0;
+    for (;;) {
+      if (this.held < 0) {
+        if (this.readInto(out, 1, n) === 0) return n;
+        this.held = out[n];
+      }
+      const b = this.held * META_WORDS;
+      const pktNs = meta[b + META_SEC] * 1e9 + meta[b + META_NSEC];
+      const now = Number(process.hrtime.bigint());
+      if (this.startWallNs === 0) { this.startWallNs = now; this.startPktNs = pktNs; }
+      const due = this.startWallNs + (pktNs - this.startPktNs) / this.speed;
+      if (now < due) return n;
+      out[n++] = this.held;
+      this.held = -1;
+      if (n >= out.length) return n;
+    }
+  }
+
+  sendBurst(indices: Uint32Array, n: number): number {
+    this.st.txInvalid += n;
+    this.o.source.free(indices, n);
+    return 0;
+  }
+
+  /** Sleeps until the next held packet is due (timed replay) or up to timeoutMs. */
+  wait(timeoutMs: number): boolean {
+    if (this.ended) return false;
+    if (this.held < 0) return true;
+    const b = this.held * META_WORDS;
+    const meta = this.o.memory.meta;
+    const pktNs = meta[b + META_SEC] * 1e9 + meta[b + META_NSEC];
+    const dueMs = (this.startWallNs + (pktNs - this.startPktNs) / this.speed - Number(process.hrtime.bigint())) / 1e6;
+    const ms = Math.min(timeoutMs, dueMs);
+    if (ms > 1) Atomics.wait(sleeper, 0, 0, ms - 1); // the last millisecond is spun in recvBurst's caller loop
+    return dueMs <= timeoutMs;
+  }
+
+  flush(): number { return 0; }
+
+  stats(): DeviceStats {
+    return { ...this.st, kernel: { ...this.reader.stats } as unknown as Record<string, number> };
+  }
+
+  close(): void {
+    if (this._closed) return;
+    this._closed = true;
+    if (this.held >= 0) { this.o.source.free(Uint32Array.of(this.held), 1); this.held = -1; }
+    this.reader.close();
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));

@@ -1,0 +1,77 @@
+// count -i pcap:FILE reads a capture file as a device: every record once, in
+// order, then the command ends by itself; --speed replays at the recorded pace.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PcapWriter } from '../src/pcap/index.js';
+import { buildFrames } from '../src/cli/frames.js';
+import { needTool } from './helpers/env.js';
+
+const BIN = new URL('../src/cli/main.js', import.meta.url).pathname;
+
+function writeFile(path: string, n: number, gapNs: number): void {
+  const f = buildFrames({ length: 90, sources: 7 });
+  const w = PcapWriter.open(path, {});
+  let t = 1_700_000_000 * 1e9;
+  for (let i = 0; i < n; i++, t += gapNs) {
+    const len = 60 + (i % 31);
+    w.writePacket(f.bytes, (i % 7) * 90, len, len, Math.floor(t / 1e9), t % 1e9);
+  }
+  w.close();
+}
+
+test('count -i pcap:FILE delivers every record once and exits at the end of the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rz-pcap-'));
+  try {
+    const file = join(dir, 'in.pcap');
+    writeFile(file, 20_000, 1000);
+    const r = spawnSync(process.execPath, [BIN, 'count', '-i', `pcap:${file}`, '--json'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    let bytes = 0;
+    for (let i = 0; i < 20_000; i++) bytes += 60 + (i % 31);
+    assert.equal(j.packets, 20_000);
+    assert.equal(j.bytes, bytes);
+    assert.equal(j.drops, 0);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('count -v prints the same flows tcpdump reads from the file', { skip: needTool('/usr/bin/tcpdump', 'tcpdump') || false }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rz-pcap-'));
+  try {
+    const file = join(dir, 'in.pcap');
+    writeFile(file, 7, 1000);
+    const ours = spawnSync(process.execPath, [BIN, 'count', '-i', `pcap:${file}`, '-v', '-q'], { encoding: 'utf8' }).stdout.trim().split('\n');
+    const theirs = spawnSync('tcpdump', ['-r', file, '-n', '-tt'], { encoding: 'utf8' }).stdout.trim().split('\n');
+    assert.equal(ours.length, 7);
+    assert.equal(theirs.length, 7);
+    for (let i = 0; i < 7; i++) {
+      const m = /(\d+\.\d+\.\d+\.\d+)\.(\d+) > (\d+\.\d+\.\d+\.\d+)\.(\d+)/.exec(theirs[i])!;
+      assert.ok(ours[i].includes(`${m[1]}:${m[2]} -> ${m[3]}:${m[4]}`), `${ours[i]} vs ${theirs[i]}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('--speed 1 replays a file at its recorded pace', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rz-pcap-'));
+  try {
+    const file = join(dir, 'in.pcap');
+    writeFile(file, 101, 10_000_000); // 100 gaps of 10 ms = 1 s
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [BIN, 'count', '-i', `pcap:${file}`, '--speed', '1', '--json'], { encoding: 'utf8', timeout: 30_000 });
+    const wall = Date.now() - t0;
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.packets, 101);
+    assert.ok(j.duration_s >= 0.99 && j.duration_s < 1.3, `replay took ${j.duration_s} s for 1 s of recorded time (process wall ${wall} ms)`);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
