@@ -53,6 +53,7 @@ export class ClassicParser extends RecordParser {
     const buf = rb.buf;
     const v = rb.view;
     let n = 0;
+    let bytes = 0;
     while (n < max) {
       let p = rb.pos;
       if (rb.end - p < HDR) {
@@ -94,11 +95,11 @@ export class ClassicParser extends RecordParser {
       rec.ifIndex[n] = 0;
       rec.linkType[n] = this.linkType;
       rb.pos = p + total;
-      n++;
-      this.delivered = n;
-      stats.packets++;
-      stats.bytes += len;
+      bytes += len;
+      this.delivered = ++n;
     }
+    stats.packets += n;
+    stats.bytes += bytes;
     return n;
   }
 }

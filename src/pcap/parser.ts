@@ -60,9 +60,13 @@ export abstract class RecordParser {
     try {
       return this.burst(data, dataView, capacity, rec, max);
     } catch (e) {
-      if (this.delivered === 0) throw e;
+      const n = this.delivered;
+      if (n === 0) throw e;
+      // burst() counts its packets on return; this one did not return.
+      this.ctx.stats.packets += n;
+      for (let i = 0; i < n; i++) this.ctx.stats.bytes += rec.caplen[i];
       this.deferred = e;
-      return this.delivered;
+      return n;
     }
   }
 

@@ -90,13 +90,47 @@ export class PcapngParser extends RecordParser {
     const { rb, stats } = this.ctx;
     const buf = rb.buf;
     const v = rb.view;
+    const maxLen = this.ctx.maxBlockLength;
     let n = 0;
+    let bytes = 0;
     // max === 0 is the preamble mode: process exactly one non-packet block.
     const once = max === 0;
     for (;;) {
       if (n >= max && !once) break;
       if (this.skipLen > 0 && !this.streamSkip()) break;
       let p = rb.pos;
+      // Fast path: a whole, well-formed EPB in the buffer (nearly every block of a capture).
+      const avail = rb.end - p;
+      if (avail >= MIN_EPB_LEN && !once) {
+        const le = this.le;
+        const len = v.getUint32(p + 4, le);
+        if (v.getUint32(p, le) === BT_EPB && len >= MIN_EPB_LEN && len <= avail && (len & 3) === 0 && len <= maxLen
+          && v.getUint32(p + len - 4, le) === len) {
+          const ifid = v.getUint32(p + 8, le);
+          let caplen = v.getUint32(p + 20, le);
+          if (ifid < this.ifLink.length && caplen <= MAX_CAPLEN && caplen <= len - MIN_EPB_LEN) {
+            ticksToTime(v.getUint32(p + 12, le), v.getUint32(p + 16, le),
+              this.ifKind[ifid], this.ifA[ifid], this.ifB[ifid], this.ifOff[ifid], this.ts);
+            let sec = this.ts[0];
+            if (!(sec >= 0 && sec < U32)) { sec = ((sec % U32) + U32) % U32; stats.timestampFixes++; }
+            const snap = this.ifSnap[ifid];
+            if (snap !== 0 && caplen > snap) { caplen = snap; stats.clampedToSnaplen++; }
+            if (caplen > capacity) { caplen = capacity; stats.cutToCapacity++; }
+            copyBytes(buf, v, p + 28, data, dataView, rec.offset[n], caplen);
+            rec.caplen[n] = caplen;
+            rec.wirelen[n] = v.getUint32(p + 24, le);
+            rec.sec[n] = sec;
+            rec.nsec[n] = this.ts[1];
+            rec.ifIndex[n] = this.sectionBase + ifid;
+            rec.linkType[n] = this.ifLink[ifid];
+            rb.pos = p + len;
+            bytes += caplen;
+            this.delivered = ++n;
+            continue;
+          }
+        }
+      }
+      // General path: any block, partial blocks, and every error report.
       if (rb.end - p < 8) {
         if (!rb.ensure(8)) { this.stopAt(rb.pos, 'block header'); break; }
         p = rb.pos;
@@ -186,10 +220,8 @@ export class PcapngParser extends RecordParser {
         rec.ifIndex[n] = this.sectionBase + ifid;
         rec.linkType[n] = this.ifLink[ifid];
         rb.pos = p + len;
-        n++;
-        this.delivered = n;
-        stats.packets++;
-        stats.bytes += caplen;
+        bytes += caplen;
+        this.delivered = ++n;
         continue;
       }
       // Any other block (NRB, ISB, DSB, custom, unknown): skip it, streaming
@@ -201,6 +233,8 @@ export class PcapngParser extends RecordParser {
       if (!this.streamSkip()) break;
       if (once) break;
     }
+    stats.packets += n;
+    stats.bytes += bytes;
     return n;
   }
 

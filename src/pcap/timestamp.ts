@@ -27,6 +27,12 @@ export function decodeTsResol(v: number): TsResolution | null {
 /** Microseconds: the resolution when an interface has no if_tsresol option. */
 export const DEFAULT_TSRESOL: TsResolution = { kind: TS_POW10_COARSE, a: 1e6, b: 1000 };
 
+// (hi * 2^32) / a for the last high word seen (see ticksToTime).
+let cacheHi = -1;
+let cacheA = 0;
+let cacheQuot = 0;
+let cacheRem = 0;
+
 // Results of divmod64 (module state instead of an object per call).
 let qHi = 0;
 let qLo = 0;
@@ -75,9 +81,22 @@ function fracToNs(fHi: number, fLo: number, k: number): number {
 export function ticksToTime(hi: number, lo: number, kind: number, a: number, b: number,
   offsetSec: number, out: Float64Array): void {
   if (kind === TS_POW10_COARSE) {
-    divmod64(hi, lo, a);
-    out[0] = qHi * 4294967296 + qLo + offsetSec;
-    out[1] = rem * b;
+    // The high word changes every 2^32 ticks (71 minutes in microseconds,
+    // 4.3 s in nanoseconds): divide it once and keep (hi * 2^32) / a as
+    // quotient + remainder, so each packet costs one small division.
+    if (hi !== cacheHi || a !== cacheA) {
+      divmod64(hi, 0, a);
+      cacheHi = hi;
+      cacheA = a;
+      cacheQuot = qHi * 4294967296 + qLo;
+      cacheRem = rem;
+    }
+    const t = cacheRem + lo; // < a + 2^32: exact
+    let q = Math.floor(t / a);
+    let r = t - q * a;
+    if (r < 0) { q -= 1; r += a; } else if (r >= a) { q += 1; r -= a; }
+    out[0] = cacheQuot + q + offsetSec;
+    out[1] = r * b;
   } else if (kind === TS_POW10_FINE) {
     divmod64(hi, lo, a);
     divmod64(qHi, qLo, 1e9);
