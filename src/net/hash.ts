@@ -1,0 +1,97 @@
+// Flow hashes for load balancing. Symmetric: both directions of a flow hash
+// the same (each endpoint is mixed on its own, then the two are added, which
+// commutes), so a balancer keeps both halves of a conversation on one queue.
+// The mixer is MurmurHash3's 32-bit finaliser (fmix32): every input bit
+// flips each output bit with probability ~1/2, so `hash % queues` spreads
+// flows evenly even when addresses differ in a few low bits only.
+//
+// Fragments: ports only exist in the first fragment, so a fragmented
+// datagram (first fragment included) hashes without ports; all its fragments
+// land with its 2-tuple. Non-IP frames hash on their MAC pair (symmetric too).
+import { parsePacket } from './parse.js';
+import type { IpInfo, PacketInfo } from './packet-info.js';
+
+/** MurmurHash3 fmix32 (public domain, Austin Appleby). */
+export function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+const GOLDEN = 0x9e3779b1; // 2^32 / phi: spreads small integers (ports, protocols) over all bits
+const C1 = 0xcc9e2d51; // MurmurHash3's multiplicative constant for folding words
+
+const rd32 = (b: Uint8Array, o: number) => (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
+
+/** One endpoint: address (4 or 16 bytes at `off`) and port, mixed. */
+function endpoint(b: Uint8Array, off: number, v6: boolean, port: number): number {
+  let f = rd32(b, off);
+  if (v6) {
+    f = Math.imul(f, C1) + rd32(b, off + 4);
+    f = Math.imul(f, C1) + rd32(b, off + 8);
+    f = Math.imul(f, C1) + rd32(b, off + 12);
+  }
+  return mix32(f ^ Math.imul(port + 1, GOLDEN));
+}
+
+/**
+ * Symmetric hash of an already parsed IP layer: the address pair, plus ports
+ * and protocol when `ports` is true (and the layer has ports and is not a fragment).
+ */
+export function ipLayerHash(b: Uint8Array, ip: IpInfo, ports: boolean): number {
+  const v6 = ip.version === 6;
+  if (ports && ip.hasPorts && !ip.fragment) {
+    return mix32((endpoint(b, ip.src, v6, ip.srcPort) + endpoint(b, ip.dst, v6, ip.dstPort)) ^ Math.imul(ip.proto, GOLDEN));
+  }
+  if (ports) return mix32((endpoint(b, ip.src, v6, 0) + endpoint(b, ip.dst, v6, 0)) ^ Math.imul(ip.proto, GOLDEN));
+  return mix32(endpoint(b, ip.src, v6, 0) + endpoint(b, ip.dst, v6, 0));
+}
+
+/** Symmetric hash of the MAC pair and EtherType (frames without IP). */
+export function l2Hash(b: Uint8Array, info: PacketInfo): number {
+  if (info.length < 14) return 0;
+  const o = info.offset;
+  const d = mix32(rd32(b, o) ^ Math.imul((b[o + 4] << 8) | b[o + 5], GOLDEN));
+  const s = mix32(rd32(b, o + 6) ^ Math.imul((b[o + 10] << 8) | b[o + 11], GOLDEN));
+  return mix32((d + s) ^ info.etherType);
+}
+
+/** IP 2-tuple, symmetric; non-IP frames: MAC pair. */
+export function hashIp(b: Uint8Array, offset: number, length: number, info: PacketInfo): number {
+  parsePacket(b, offset, length, info, false);
+  return info.ip.version !== 0 ? ipLayerHash(b, info.ip, false) : l2Hash(b, info);
+}
+
+/** 5-tuple (addresses, ports, protocol), symmetric; fragments and portless protocols: addresses + protocol. */
+export function hash5Tuple(b: Uint8Array, offset: number, length: number, info: PacketInfo): number {
+  parsePacket(b, offset, length, info, false);
+  return info.ip.version !== 0 ? ipLayerHash(b, info.ip, true) : l2Hash(b, info);
+}
+
+/** Inner IP 2-tuple of a GTP-U, GRE or IP-in-IP tunnel, symmetric; untunnelled packets: outer 2-tuple. */
+export function hashTunnel(b: Uint8Array, offset: number, length: number, info: PacketInfo): number {
+  parsePacket(b, offset, length, info, true);
+  const ip = info.innermost;
+  return ip.version !== 0 ? ipLayerHash(b, ip, false) : l2Hash(b, info);
+}
+
+/** Outer VLAN id (0 when untagged), mixed. */
+export function hashVlan(b: Uint8Array, offset: number, length: number, info: PacketInfo): number {
+  parsePacket(b, offset, length, info, false);
+  return info.vlanCount > 0 ? mix32(Math.imul(info.vlanId + 1, GOLDEN)) : 0;
+}
+
+/** Names of the flow hashes, as workers and the CLI use them. */
+export type FlowHashName = 'ip' | 'five-tuple' | 'tunnel' | 'vlan';
+
+export type FlowHashFn = (b: Uint8Array, offset: number, length: number, info: PacketInfo) => number;
+
+export const FLOW_HASHES: Readonly<Record<FlowHashName, FlowHashFn>> = {
+  ip: hashIp,
+  'five-tuple': hash5Tuple,
+  tunnel: hashTunnel,
+  vlan: hashVlan,
+};
