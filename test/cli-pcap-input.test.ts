@@ -46,9 +46,11 @@ test('count -v prints the same flows tcpdump reads from the file', { skip: needT
   try {
     const file = join(dir, 'in.pcap');
     writeFile(file, 7, 1000);
-    const ours = spawnSync(process.execPath, [BIN, 'count', '-i', `pcap:${file}`, '-v', '-q'], { encoding: 'utf8' }).stdout.trim().split('\n');
+    const run = spawnSync(process.execPath, [BIN, 'count', '-i', `pcap:${file}`, '-v', '-q'], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const ours = run.stdout.trim().split('\n');
     const theirs = spawnSync('tcpdump', ['-r', file, '-n', '-tt'], { encoding: 'utf8' }).stdout.trim().split('\n');
-    assert.equal(ours.length, 7);
+    assert.equal(ours.length, 7, ours.join('\n'));
     assert.equal(theirs.length, 7);
     for (let i = 0; i < 7; i++) {
       const m = /(\d+\.\d+\.\d+\.\d+)\.(\d+) > (\d+\.\d+\.\d+\.\d+)\.(\d+)/.exec(theirs[i])!;
