@@ -7,7 +7,8 @@ import { native } from '../src/native/index.js';
 import { pcapCompile, pcapFilter } from '../src/filter/pcap.js';
 import { buildXdpFilterProgram, XDP } from '../src/filter/xdp.js';
 import { loadXdpProgram, testRunXdp } from '../src/filter/xdp-load.js';
-import { disassemble } from '../src/filter/cbpf.js';
+import { BPF, disassemble, type BpfInsn } from '../src/filter/cbpf.js';
+import { checkProgram } from '../src/filter/check.js';
 import { EXPRESSIONS } from './helpers/filter-exprs.js';
 import { buildPacketCorpus } from './helpers/filter-packets.js';
 import { RandomPrograms } from './helpers/filter-random.js';
@@ -70,5 +71,21 @@ test('random valid programs: XDP result equals libpcap bpf_filter (seeded)', { s
     } finally {
       native.close(fd);
     }
+  }
+});
+
+test('a 4096-instruction program passes the verifier and agrees with libpcap', { skip }, () => {
+  const insns: BpfInsn[] = [{ code: BPF.LD | BPF.W | BPF.LEN, jt: 0, jf: 0, k: 0 }];
+  for (let i = 1; i < 4094; i++) insns.push({ code: BPF.JMP | BPF.JEQ | BPF.K, jt: 1, jf: 0, k: i });
+  insns.push({ code: BPF.RET | BPF.A, jt: 0, jf: 0, k: 0 }, { code: BPF.RET | BPF.K, jt: 0, jf: 0, k: 7 });
+  const prog = checkProgram(insns);
+  const fd = loadXdpProgram(valueProgram(prog), { name: 'rz_test_big' });
+  try {
+    for (const len of [14, 60, 100, 1500]) {
+      const pkt = new Uint8Array(len);
+      assert.equal(testRunXdp(fd, pkt).retval, pcapFilter(prog, pkt), `${len}-byte packet`);
+    }
+  } finally {
+    native.close(fd);
   }
 });

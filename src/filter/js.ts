@@ -12,7 +12,12 @@
 // jump target t becomes a labelled block that encloses everything before t,
 // and a jump is `break Lt`. That is straight-line code V8 compiles well, with
 // no loop, no switch and no allocation per call; packet bytes are assembled
-// big-endian by hand (no DataView).
+// big-endian by hand (no DataView). Programs with more than NESTING_LIMIT
+// targets use a flat switch dispatcher instead (V8's parser recursion).
+//
+// Performance note for callers: V8 inlines `match` only where a call site sees
+// one filter function; call each filter from its own loop (one per device),
+// not from a helper shared by many filters.
 import { FilterUnsupportedError } from '../errors.js';
 import { BPF, SKF_AD, SKF_AD_OFF, SKF_LL_OFF, cls, formatInsn, loadWidth, mode, op, size, src } from './cbpf.js';
 import type { BpfInsn } from './cbpf.js';
@@ -51,6 +56,9 @@ export function assertNoKernelOffsets(p: readonly BpfInsn[], backend: string, ex
       'use the socket attach back-end, or drop that primitive (e.g. inbound/outbound, ifindex) from the expression', pc);
   });
 }
+
+/** Most jump targets translated as nested labelled blocks (see toJsSource). */
+export const NESTING_LIMIT = 1000;
 
 const byteAt = (at: string): string => `b[o + ${at}]`;
 
@@ -120,8 +128,13 @@ function translate(i: BpfInsn, pc: number): string {
   throw new Error(`unreachable: instruction ${pc} code 0x${c.toString(16)} size 0x${size(c).toString(16)}`);
 }
 
+export interface JsOptions {
+  /** force (true) or forbid (false) the flat switch dispatcher; default: only past NESTING_LIMIT targets */
+  dispatcher?: boolean;
+}
+
 /** The generated source of the function body (for debugging and tests). */
-export function toJsSource(program: CheckedProgram | readonly BpfInsn[], expression?: string): string {
+export function toJsSource(program: CheckedProgram | readonly BpfInsn[], expression?: string, opts: JsOptions = {}): string {
   const p = checkProgram(program);
   assertNoKernelOffsets(p, 'JavaScript', expression);
   const live = reachable(p);
@@ -136,27 +149,34 @@ export function toJsSource(program: CheckedProgram | readonly BpfInsn[], express
     }
     if (i.code === BPF.ST || i.code === BPF.STX || i.code === (BPF.LD | BPF.MEM) || i.code === (BPF.LDX | BPF.MEM)) mems.add(i.k);
   });
+  // Nested labelled blocks are the fast shape, but each target nests one level
+  // deeper and V8's parser recurses per level: past NESTING_LIMIT targets use a
+  // flat `for (;;) switch (pc)` dispatcher instead (slower, no depth limit).
+  const flat = opts.dispatcher ?? labels.size > NESTING_LIMIT;
+  const jump = (target: number): string => (flat ? `{ pc = ${target}; continue; }` : `break L${target};`);
   const out: string[] = ['"use strict";', 'let A = 0, X = 0, t = 0;'];
   if (mems.size) out.push(`let ${[...mems].sort((a, b) => a - b).map((m) => `m${m} = 0`).join(', ')};`);
   const sorted = [...labels].sort((a, b) => b - a);
-  if (sorted.length) out.push(sorted.map((t) => `L${t}: {`).join(' '));
+  if (flat) out.push('let pc = 0;', 'for (;;) switch (pc) {', 'case 0:');
+  else if (sorted.length) out.push(sorted.map((t) => `L${t}: {`).join(' '));
   p.forEach((i, pc) => {
-    if (labels.has(pc)) out.push(`} // L${pc}`);
+    if (labels.has(pc)) out.push(flat ? `case ${pc}:` : `} // L${pc}`);
     if (!live[pc]) return;
     let line: string;
     if (i.code === (BPF.JMP | BPF.JA)) {
-      line = i.k === 0 ? '' : `break L${pc + 1 + i.k};`;
+      line = i.k === 0 ? '' : jump(pc + 1 + i.k);
     } else if (isConditionalJump(i.code)) {
       const cond = condExpr(i);
-      if (i.jt === i.jf) line = i.jt === 0 ? '' : `break L${pc + 1 + i.jt};`;
-      else if (i.jt === 0) line = `if (!(${cond})) break L${pc + 1 + i.jf};`;
-      else if (i.jf === 0) line = `if (${cond}) break L${pc + 1 + i.jt};`;
-      else line = `if (${cond}) break L${pc + 1 + i.jt}; break L${pc + 1 + i.jf};`;
+      if (i.jt === i.jf) line = i.jt === 0 ? '' : jump(pc + 1 + i.jt);
+      else if (i.jt === 0) line = `if (!(${cond})) ${jump(pc + 1 + i.jf)}`;
+      else if (i.jf === 0) line = `if (${cond}) ${jump(pc + 1 + i.jt)}`;
+      else line = `if (${cond}) ${jump(pc + 1 + i.jt)} ${jump(pc + 1 + i.jf)}`;
     } else {
       line = translate(i, pc);
     }
     out.push(`${line} // (${pc}) ${formatInsn(i, pc)}`);
   });
+  if (flat) out.push('}');
   return out.join('\n');
 }
 
@@ -167,6 +187,6 @@ export function toJsSource(program: CheckedProgram | readonly BpfInsn[], express
  * FilterUnsupportedError for Linux ancillary loads (SKF_AD_*): user space
  * has no skb metadata to answer them. `expression` only improves messages.
  */
-export function toJsFunction(program: CheckedProgram | readonly BpfInsn[], expression?: string): FilterFunction {
-  return new Function('b', 'o', 'caplen', 'wirelen', toJsSource(program, expression)) as FilterFunction;
+export function toJsFunction(program: CheckedProgram | readonly BpfInsn[], expression?: string, opts: JsOptions = {}): FilterFunction {
+  return new Function('b', 'o', 'caplen', 'wirelen', toJsSource(program, expression, opts)) as FilterFunction;
 }
