@@ -7,40 +7,22 @@
 // skipped — streamed past if it does not fit the buffer, never allocated.
 import { PcapFormatError } from '../errors.js';
 import {
-  BT_EPB, BT_IDB, BT_OPB, BT_SHB, BT_SPB, IF_TSOFFSET, IF_TSRESOL, MAX_CAPLEN, MAX_INTERFACES,
-  MIN_BLOCK_LEN, MIN_EPB_LEN, MIN_IDB_LEN, MIN_OPB_LEN, MIN_SHB_LEN, MIN_SPB_LEN, OPT_ENDOFOPT,
-  PCAPNG_BOM, PCAPNG_BOM_SWAPPED,
+  BT_EPB, BT_IDB, BT_OPB, BT_SHB, BT_SPB, MAX_CAPLEN, MIN_BLOCK_LEN, MIN_EPB_LEN, MIN_IDB_LEN, MIN_OPB_LEN,
+  MIN_SHB_LEN, MIN_SPB_LEN, PCAPNG_BOM, PCAPNG_BOM_SWAPPED,
 } from './constants.js';
 import { RecordParser, type ParserContext } from './parser.js';
 import { copyBytes, type PacketRecords } from './records.js';
-import { DEFAULT_TSRESOL, decodeTsResol, ticksToTime } from './timestamp.js';
+import { InterfaceTable, type PcapngInterface } from './pcapng-interfaces.js';
+import { ticksToTime } from './timestamp.js';
+
+export type { PcapngInterface };
 
 const U32 = 4294967296;
 
-export interface PcapngInterface {
-  /** index as delivered in PacketRecords.ifIndex (counted across sections) */
-  readonly index: number;
-  readonly linkType: number;
-  /** 0 = no limit */
-  readonly snaplen: number;
-  /** the if_tsresol byte (6 = microseconds when the option is absent) */
-  readonly tsresol: number;
-  /** if_tsoffset in seconds */
-  readonly tsoffset: number;
-}
-
 export class PcapngParser extends RecordParser {
   private le = true;
-  // Interfaces of the current section (reset by every SHB); bounded by MAX_INTERFACES.
-  private readonly ifLink: number[] = [];
-  private readonly ifSnap: number[] = [];
-  private readonly ifKind: number[] = [];
-  private readonly ifA: number[] = [];
-  private readonly ifB: number[] = [];
-  private readonly ifOff: number[] = [];
-  private readonly ifResolByte: number[] = [];
-  /** global index of this section's interface 0 */
-  private sectionBase = 0;
+  /** interfaces of the current section (reset by every SHB) */
+  private readonly ifs = new InterfaceTable();
   /** bytes of a skipped block still to stream past, and where it began */
   private skipLeft = 0;
   private skipStart = 0;
@@ -60,10 +42,7 @@ export class PcapngParser extends RecordParser {
 
   /** The current section's interfaces. */
   interfaces(): PcapngInterface[] {
-    return this.ifLink.map((linkType, i) => ({
-      index: this.sectionBase + i, linkType, snaplen: this.ifSnap[i],
-      tsresol: this.ifResolByte[i], tsoffset: this.ifOff[i],
-    }));
+    return this.ifs.list();
   }
 
   /**
@@ -91,6 +70,7 @@ export class PcapngParser extends RecordParser {
     const buf = rb.buf;
     const v = rb.view;
     const maxLen = this.ctx.maxBlockLength;
+    const ifs = this.ifs;
     let n = 0;
     let bytes = 0;
     // max === 0 is the preamble mode: process exactly one non-packet block.
@@ -108,12 +88,12 @@ export class PcapngParser extends RecordParser {
           && v.getUint32(p + len - 4, le) === len) {
           const ifid = v.getUint32(p + 8, le);
           let caplen = v.getUint32(p + 20, le);
-          if (ifid < this.ifLink.length && caplen <= MAX_CAPLEN && caplen <= len - MIN_EPB_LEN) {
+          if (ifid < ifs.count && caplen <= MAX_CAPLEN && caplen <= len - MIN_EPB_LEN) {
             ticksToTime(v.getUint32(p + 12, le), v.getUint32(p + 16, le),
-              this.ifKind[ifid], this.ifA[ifid], this.ifB[ifid], this.ifOff[ifid], this.ts);
+              ifs.kind[ifid], ifs.a[ifid], ifs.b[ifid], ifs.offset[ifid], this.ts);
             let sec = this.ts[0];
             if (!(sec >= 0 && sec < U32)) { sec = ((sec % U32) + U32) % U32; stats.timestampFixes++; }
-            const snap = this.ifSnap[ifid];
+            const snap = ifs.snap[ifid];
             if (snap !== 0 && caplen > snap) { caplen = snap; stats.clampedToSnaplen++; }
             if (caplen > capacity) { caplen = capacity; stats.cutToCapacity++; }
             copyBytes(buf, v, p + 28, data, dataView, rec.offset[n], caplen);
@@ -121,8 +101,8 @@ export class PcapngParser extends RecordParser {
             rec.wirelen[n] = v.getUint32(p + 24, le);
             rec.sec[n] = sec;
             rec.nsec[n] = this.ts[1];
-            rec.ifIndex[n] = this.sectionBase + ifid;
-            rec.linkType[n] = this.ifLink[ifid];
+            rec.ifIndex[n] = ifs.base + ifid;
+            rec.linkType[n] = ifs.link[ifid];
             rb.pos = p + len;
             bytes += caplen;
             this.delivered = ++n;
@@ -173,10 +153,10 @@ export class PcapngParser extends RecordParser {
         let nsec = 0;
         if (type === BT_SPB) {
           if (len < MIN_SPB_LEN) throw this.tooShort(p, type, len, MIN_SPB_LEN);
-          if (this.ifLink.length === 0) throw this.format(p, 'simple packet block before any interface description', 'the file is corrupt');
+          if (ifs.count === 0) throw this.format(p, 'simple packet block before any interface description', 'the file is corrupt');
           ifid = 0;
           wirelen = v.getUint32(p + 8, this.le);
-          const snap = this.ifSnap[0];
+          const snap = ifs.snap[0];
           caplen = snap !== 0 && wirelen > snap ? snap : wirelen;
           if (caplen > MAX_CAPLEN) {
             throw this.format(p + 8, `simple packet of ${caplen} bytes is above the ${MAX_CAPLEN}-byte maximum`, 'the block is corrupt');
@@ -189,8 +169,8 @@ export class PcapngParser extends RecordParser {
           const min = type === BT_EPB ? MIN_EPB_LEN : MIN_OPB_LEN;
           if (len < min) throw this.tooShort(p, type, len, min);
           ifid = type === BT_EPB ? v.getUint32(p + 8, this.le) : v.getUint16(p + 8, this.le);
-          if (ifid >= this.ifLink.length) {
-            throw this.format(p + 8, `packet for interface ${ifid}, but the section describes ${this.ifLink.length}`, 'the file is corrupt');
+          if (ifid >= ifs.count) {
+            throw this.format(p + 8, `packet for interface ${ifid}, but the section describes ${ifs.count}`, 'the file is corrupt');
           }
           caplen = v.getUint32(p + 20, this.le);
           wirelen = v.getUint32(p + 24, this.le);
@@ -201,12 +181,12 @@ export class PcapngParser extends RecordParser {
             throw this.format(p + 20, `block of ${len} bytes cannot hold ${caplen} captured bytes`, 'the block is corrupt');
           }
           ticksToTime(v.getUint32(p + 12, this.le), v.getUint32(p + 16, this.le),
-            this.ifKind[ifid], this.ifA[ifid], this.ifB[ifid], this.ifOff[ifid], this.ts);
+            ifs.kind[ifid], ifs.a[ifid], ifs.b[ifid], ifs.offset[ifid], this.ts);
           const s = this.ts[0];
           if (s >= 0 && s < U32) sec = s;
           else { sec = ((s % U32) + U32) % U32; stats.timestampFixes++; }
           nsec = this.ts[1];
-          const snap = this.ifSnap[ifid];
+          const snap = ifs.snap[ifid];
           if (snap !== 0 && caplen > snap) { caplen = snap; stats.clampedToSnaplen++; }
           dataAt = p + 28;
         }
@@ -217,8 +197,8 @@ export class PcapngParser extends RecordParser {
         rec.wirelen[n] = wirelen;
         rec.sec[n] = sec;
         rec.nsec[n] = nsec;
-        rec.ifIndex[n] = this.sectionBase + ifid;
-        rec.linkType[n] = this.ifLink[ifid];
+        rec.ifIndex[n] = ifs.base + ifid;
+        rec.linkType[n] = ifs.link[ifid];
         rb.pos = p + len;
         bytes += caplen;
         this.delivered = ++n;
@@ -301,57 +281,17 @@ export class PcapngParser extends RecordParser {
       throw this.format(p + 12, `pcapng version ${major}.${v.getUint16(p + 14, le)} is not 1.x`, 'this reader knows pcapng 1.x only');
     }
     this.le = le;
-    this.sectionBase += this.ifLink.length;
-    for (const a of [this.ifLink, this.ifSnap, this.ifKind, this.ifA, this.ifB, this.ifOff, this.ifResolByte]) a.length = 0;
+    this.ifs.newSection();
     stats.sections++;
     rb.pos = p + len;
     return true;
   }
 
   private interfaceDescription(p: number, len: number): void {
-    const { rb, stats } = this.ctx;
-    const v = rb.view;
-    const le = this.le;
     if (len < MIN_IDB_LEN) throw this.tooShort(p, BT_IDB, len, MIN_IDB_LEN);
-    if (this.ifLink.length >= MAX_INTERFACES) {
-      throw this.format(p, `more than ${MAX_INTERFACES} interfaces in one section`, 'the file is corrupt or hostile');
-    }
-    const linkType = v.getUint16(p + 8, le);
-    const snaplen = v.getUint32(p + 12, le);
-    let res = DEFAULT_TSRESOL;
-    let resByte = 6;
-    let offset = 0;
-    const end = p + len - 4;
-    let q = p + 16;
-    while (q + 4 <= end) {
-      const code = v.getUint16(q, le);
-      const olen = v.getUint16(q + 2, le);
-      if (code === OPT_ENDOFOPT) break;
-      const valueEnd = q + 4 + olen;
-      if (valueEnd > end) throw this.format(q, `option ${code} of ${olen} bytes runs past the end of its block`, 'the block is corrupt');
-      if (code === IF_TSRESOL) {
-        if (olen !== 1) throw this.format(q, `if_tsresol option is ${olen} bytes, not 1`, 'the block is corrupt');
-        const r = decodeTsResol(rb.buf[q + 4]);
-        if (r === null) throw this.format(q + 4, `if_tsresol 0x${rb.buf[q + 4].toString(16)} is finer than a 64-bit counter can use`, 'the block is corrupt');
-        res = r;
-        resByte = rb.buf[q + 4];
-      } else if (code === IF_TSOFFSET) {
-        if (olen !== 8) throw this.format(q, `if_tsoffset option is ${olen} bytes, not 8`, 'the block is corrupt');
-        const hi = le ? v.getInt32(q + 8, true) : v.getInt32(q + 4, false);
-        const lo = le ? v.getUint32(q + 4, true) : v.getUint32(q + 8, false);
-        offset = hi * U32 + lo;
-      }
-      q = valueEnd + ((4 - (olen & 3)) & 3);
-    }
-    this.ifLink.push(linkType);
-    this.ifSnap.push(snaplen);
-    this.ifKind.push(res.kind);
-    this.ifA.push(res.a);
-    this.ifB.push(res.b);
-    this.ifOff.push(offset);
-    this.ifResolByte.push(resByte);
-    if (this.firstLinkType < 0) { this.firstLinkType = linkType; this.firstSnaplen = snaplen; }
-    stats.interfaces++;
+    this.ifs.add(this.ctx.rb.view, p, len, this.le, (q, what) => this.format(q, what, 'the block is corrupt'));
+    if (this.firstLinkType < 0) { this.firstLinkType = this.ifs.link[0]; this.firstSnaplen = this.ifs.snap[0]; }
+    this.ctx.stats.interfaces++;
   }
 
   private checkLength(p: number, type: number, len: number): void {

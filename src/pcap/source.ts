@@ -32,7 +32,6 @@ export class FdSource implements ByteSource {
         } catch (e) {
           const code = (e as { code?: string }).code;
           if (code === 'EAGAIN' || code === 'EWOULDBLOCK') { Atomics.wait(sleeper, 0, 0, 1); continue; }
-          if (code === 'EOF') return 0; // Windows-only, kept for symmetry with Node's own readers
           throw e;
         }
       }
