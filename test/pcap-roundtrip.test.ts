@@ -132,6 +132,34 @@ for (const format of ['pcap', 'pcapng'] as const) {
   });
 }
 
+test('the writer carries whole seconds out of an oversized nanosecond field', () => {
+  for (const format of ['pcap', 'pcapng'] as const) {
+    const f = join(dir, `carry.${format}`);
+    const w = PcapWriter.open(f, { format });
+    w.writePacket(new Uint8Array(60), 0, 60, 0, 1_700_000_000, 2_500_000_001);
+    w.close();
+    const got = readAll(f);
+    assert.deepEqual([got.sec[0], got.nsec[0]], [1_700_000_002, 500_000_001], format);
+  }
+});
+
+test("openSync('-') reads standard input with blocking reads", () => {
+  const f = join(dir, 'sync-stdin.pcap');
+  writeWithRingzero(f, pkts.slice(0, 1000), { format: 'pcap' });
+  const script = `
+    const { PcapReader, createPacketRecords } = await import(${JSON.stringify(pcapIndex)});
+    const r = PcapReader.openSync('-');
+    const mem = new Uint8Array(64 * 2048); const rec = createPacketRecords(64);
+    for (let i = 0; i < 64; i++) rec.offset[i] = i * 2048;
+    let n = 0, bytes = 0, ns = 0;
+    for (let k; (k = r.readBurst(mem, 2048, rec, 64)) > 0;) { n += k; for (let i = 0; i < k; i++) { bytes += rec.caplen[i]; ns = (ns + rec.nsec[i]) % 1e9; } }
+    console.log(JSON.stringify([n, bytes, ns]));`;
+  const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { input: readFileSync(f) });
+  assert.equal(res.status, 0, res.stderr.toString());
+  const some = pkts.slice(0, 1000);
+  assert.deepEqual(JSON.parse(res.stdout.toString()), [1000, some.reduce((a, p) => a + p.data.length, 0), some.reduce((a, p) => (a + p.nsec) % 1e9, 0)]);
+});
+
 test('the smallest allowed read buffer reads a file many times its size', () => {
   const f = join(dir, 'small-buffer.pcapng');
   writeWithRingzero(f, pkts, { format: 'pcapng' });

@@ -15,16 +15,21 @@
 //   n = r.readBurst(data, capacity, rec, max)   // sync; fills slots 0..n-1
 //   n = await r.read(data, capacity, rec, max)  // same, awaiting input for stream sources; 0 = end
 //   r.ended, r.needsInput (stream source: `await r.fill()` then call readBurst again), r.stats, r.close()
+//   options: bufferSize (1 MiB), buffer (reuse one Uint8Array across readers), onTruncated, maxBlockLength, name
 // The caller sets rec.offset[0..max) BEFORE the call (where each packet may go, `capacity`
-// bytes each); the reader copies each packet once, straight from its 1 MiB read buffer
-// into data[offset..]. Packets longer than `capacity` are cut (stats.cutToCapacity), longer
-// than the interface snaplen are clamped (stats.clampedToSnaplen). No allocation per packet;
-// one read(2) per buffer size of input; memory is the buffer plus the interface tables.
+// bytes each; every slot is bounds-checked against data.length once per burst, an
+// InvalidArgumentError that leaves the reader usable); the reader copies each packet once,
+// straight from its 1 MiB read buffer into data[offset..]. Packets longer than `capacity`
+// are cut (stats.cutToCapacity), longer than the interface snaplen are clamped
+// (stats.clampedToSnaplen). One read(2) per buffer size of input; memory is the buffer plus
+// the interface tables; no allocation per packet, except that packets above 256 bytes are
+// copied with TypedArray#set over a short-lived subarray view (faster than any
+// allocation-free JS copy at that size; see records.ts WORD_COPY_LIMIT).
 // pcapng: ifIndex counts interfaces across sections (section 2's interface 0 follows the last
 // of section 1); SPB packets have timestamp 0.0 and interface 0; NRB, ISB and unknown blocks
 // are skipped (stats.blocksSkipped), streamed past if larger than the buffer.
-// Errors (from ../errors.js), thrown only after every good record before them was delivered,
-// and thrown again by every later call:
+// Errors (from ../errors.js): a burst that meets one returns the good packets before it and
+// the NEXT call throws, so every good record is delivered first; later calls throw it again:
 //   PcapFormatError    ERR_RINGZERO_PCAP_FORMAT     bad magic, version, block length (0, not a
 //                      multiple of 4, below the minimum, above maxBlockLength or the buffer),
 //                      caplen above 262144, option overrun, unknown interface; `.offset`
@@ -42,12 +47,14 @@
 // Records are gathered in one 1 MiB buffer written with a single write(2) when full, so a
 // live dump must call flush() when it goes idle (or use packetBuffered). Rotation follows
 // tcpdump: -C starts a new file once the current one holds more than maxFileBytes (names
-// out, out1, out2...; with -W: out0..out{W-1} reused in a ring); -G starts one when a PACKET
-// timestamp is rotateSeconds past the file's first packet (tcpdump uses the wall clock; for
-// live capture they agree, for re-writing a file this is deterministic) and expands strftime
-// conversions (%Y%m%d%H%M%S%s...) with that packet's time; -G with -W stops after W files
-// (writeBurst then returns fewer than n, `w.limitReached`). A -G pattern with no time
-// conversion gets numbered suffixes rather than being overwritten.
+// out, out1, out2...; with -W: out0..out{W-1} reused in a ring) — checked against tcpdump -C
+// in the tests; -G starts a new window when a PACKET timestamp is rotateSeconds past the
+// window's first packet (tcpdump uses the wall clock; for live capture they agree, for
+// re-writing a file this is deterministic) and expands strftime conversions
+// (%Y %m %d %H %M %S %s %j ...) with the window's start time (-C splits inside a window keep
+// that time and add a counter); -G with -W stops after W files (writeBurst then returns
+// fewer than n, `w.limitReached`). A -G pattern with no time conversion gets numbered
+// suffixes rather than being overwritten. nsec >= 1e9 carries into sec.
 //
 // WIRING A DEVICE (`pcap:PATH`): allocate cluster buffers, set rec.offset[i] = byte offset
 // of buffer i's data (bufferOffset + index * bufferSize + headroom) in the cluster's `bytes`,
@@ -57,7 +64,7 @@
 export * from './records.js';
 export { PcapReader, type PcapReaderOptions, type PcapInput } from './reader.js';
 export { PcapReadStats, type TruncationPolicy } from './parser.js';
-export type { PcapngInterface } from './pcapng.js';
+export type { PcapngInterface } from './pcapng-interfaces.js';
 export { PcapWriter, PcapWriteStats, type PcapWriterOptions } from './writer.js';
 export { makeFileName, strftime } from './file-names.js';
 export {
