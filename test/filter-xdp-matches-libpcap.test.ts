@@ -4,6 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { native } from '../src/native/index.js';
+import { compileFilter } from '../src/filter/index.js';
+import { EBPF, EbpfAssembler } from '../src/filter/ebpf.js';
 import { pcapCompile, pcapFilter } from '../src/filter/pcap.js';
 import { buildXdpFilterProgram, XDP } from '../src/filter/xdp.js';
 import { loadXdpProgram, testRunXdp } from '../src/filter/xdp-load.js';
@@ -87,5 +89,37 @@ test('a 4096-instruction program passes the verifier and agrees with libpcap', {
     }
   } finally {
     native.close(fd);
+  }
+});
+
+test('xdpFunction works as a bpf-to-bpf subprogram (the devices\' xdpFilter hook shape)', { skip }, () => {
+  for (const expr of ['tcp port 80', 'vlan and udp', 'len > 100 and ip[8] < 64', 'arp']) {
+    const f = compileFilter(expr);
+    const fn = f.xdpFunction();
+    // main: r6 = r1; call filter; if r0 == 0 goto reject; r0 = XDP_PASS; exit; reject: r0 = XDP_DROP; exit
+    const asm = new EbpfAssembler();
+    const reject = asm.label();
+    asm.alu64Reg(EBPF.MOV, 6, 1);
+    asm.raw(EBPF.JMP | EBPF.CALL, 0, 1 /* BPF_PSEUDO_CALL */, 0, 5); // relative to the next instruction: the filter starts after 6 main slots
+    asm.jmpImm(EBPF.JEQ, 0, 0, reject, true);
+    asm.alu64Imm(EBPF.MOV, 0, XDP.PASS);
+    asm.exit();
+    asm.bind(reject);
+    asm.alu64Imm(EBPF.MOV, 0, XDP.DROP);
+    asm.exit();
+    const main = asm.finish();
+    assert.equal(main.length / 8, 7);
+    const prog = new Uint8Array(main.length + fn.length);
+    prog.set(main);
+    prog.set(fn, main.length);
+    const fd = loadXdpProgram(prog, { name: 'rz_test_subprog' });
+    try {
+      for (const p of packets) {
+        const want = pcapFilter(f.program, p.bytes, p.wirelen) !== 0 ? XDP.PASS : XDP.DROP;
+        assert.equal(testRunXdp(fd, p.bytes).retval, want, `"${expr}" on ${p.name}`);
+      }
+    } finally {
+      native.close(fd);
+    }
   }
 });

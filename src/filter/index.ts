@@ -15,6 +15,8 @@
 //                                    entry R1 = ctx; reject => `r0 = onReject; exit`;
 //                                    accept => falls through with R1 = ctx, R0 = snap length;
 //                                    clobbers R0, R2-R5 and stack [R10-64, R10)
+//     .xdpFunction()                 the same as a function body for a bpf-to-bpf call (devices'
+//                                    `xdpFilter` hook): R1 = ctx in, returns R0 = 0 reject / snap length
 //     .buildXdpProgram({ onAccept, onReject })  the prefix + `return onAccept` (a whole program)
 //     .disassemble()                 `tcpdump -d`-style text
 //   readFilterFile(path) -> string   `-F FILE`: the file's text with `#` comments removed (as tcpdump does)
@@ -23,7 +25,7 @@
 //   pcapFilter(program, packet, wirelen) -> number        libpcap's interpreter (reference, tests)
 //   checkProgram(insns | bytes) -> CheckedProgram         throws BpfCheckError { index, rule }
 //   toJsFunction(program) -> FilterFunction               the JS back-end alone
-//   toXdpEbpf(program, opts) / buildXdpFilterProgram(program, opts) -> Uint8Array
+//   toXdpEbpf(program, opts) / toXdpFunction(program) / buildXdpFilterProgram(program, opts) -> Uint8Array
 //   attachToSocket(fd, program) / detachFromSocket(fd)
 //   loadXdpProgram(insns) -> fd, testRunXdp(fd, packet) -> { retval }, attachXdpLink(fd, ifindex) -> link fd
 //
@@ -32,9 +34,9 @@
 // BpfRejectedError (verifier log), SystemError.
 //
 // Wiring notes for devices/ and cli/:
-// - zc: devices: prepend toXdpEbpf({ onReject: XDP.DROP }) to the redirect program (its
-//   instructions then start at index prefix.length / 8; the prefix jumps only inside itself or to
-//   that index). Reload (SIGUSR1) = build a new program and replace the link's program.
+// - zc: devices: pass `xdpFilter: f.xdpFunction()` (called as a subprogram; devices/xdp/program.ts),
+//   or prepend toXdpEbpf({ onReject }) to a program (the prefix jumps only inside itself or to its
+//   end). Reload (SIGUSR1) = build a new program and replace the link's program.
 // - standard devices: socket(AF_PACKET, SOCK_RAW, 0), attachToSocket, then bind with ETH_P_ALL;
 //   reload = attachToSocket again. Rejected packets never reach the ring.
 // - pcap files / software paths: compileFilter(...).match over each packet (no allocation).
@@ -45,7 +47,7 @@ import { type CheckedProgram } from './check.js';
 import { toJsFunction, type FilterFunction } from './js.js';
 import { pcapCompile, programBytes, type PcapCompileOptions, LINKTYPE } from './pcap.js';
 import { attachToSocket } from './socket.js';
-import { buildXdpFilterProgram, toXdpEbpf, type XdpFilterOptions, type XdpProgramOptions } from './xdp.js';
+import { buildXdpFilterProgram, toXdpEbpf, toXdpFunction, type XdpFilterOptions, type XdpProgramOptions } from './xdp.js';
 
 export interface CompiledFilter {
   readonly expression: string;
@@ -57,6 +59,7 @@ export interface CompiledFilter {
   readonly match: FilterFunction;
   attachToSocket(fd: number, opts?: { lock?: boolean }): void;
   toXdpEbpf(opts?: Omit<XdpFilterOptions, 'expression'>): Uint8Array;
+  xdpFunction(): Uint8Array;
   buildXdpProgram(opts?: Omit<XdpProgramOptions, 'expression'>): Uint8Array;
   disassemble(): string;
 }
@@ -76,6 +79,7 @@ export function compileFilter(expression: string, opts: PcapCompileOptions = {})
     },
     attachToSocket: (fd, o) => attachToSocket(fd, program, o),
     toXdpEbpf: (o = {}) => toXdpEbpf(program, { ...o, expression }),
+    xdpFunction: () => toXdpFunction(program, { expression }),
     buildXdpProgram: (o = {}) => buildXdpFilterProgram(program, { ...o, expression }),
     disassemble: () => disassemble(program as readonly BpfInsn[]),
   };
@@ -91,7 +95,7 @@ export { checkProgram, isChecked, type CheckedProgram } from './check.js';
 export { toJsFunction, toJsSource, type FilterFunction } from './js.js';
 export { pcapCompile, pcapFilter, pcapFilterMany, libpcapVersion, LINKTYPE, NETMASK_UNKNOWN, type PcapCompileOptions } from './pcap.js';
 export { attachToSocket, detachFromSocket, REJECT_ALL } from './socket.js';
-export { toXdpEbpf, buildXdpFilterProgram, XDP, type XdpFilterOptions, type XdpProgramOptions } from './xdp.js';
+export { toXdpEbpf, toXdpFunction, buildXdpFilterProgram, XDP, type XdpFilterOptions, type XdpProgramOptions } from './xdp.js';
 export { loadXdpProgram, testRunXdp, attachXdpLink, XDP_FLAGS } from './xdp-load.js';
 export { EbpfAssembler, EBPF } from './ebpf.js';
 

@@ -217,6 +217,23 @@ export function toXdpEbpf(program: CheckedProgram | readonly BpfInsn[], opts: Xd
   }
 }
 
+/**
+ * The filter as an eBPF function body for a bpf-to-bpf call (the devices'
+ * `xdpFilter` hook): R1 = ctx in; returns (exit) R0 = the classic program's
+ * u32 result, 0 = reject, otherwise its snap length. Being a called
+ * subprogram it has its own stack frame.
+ */
+export function toXdpFunction(program: CheckedProgram | readonly BpfInsn[], opts: { expression?: string } = {}): Uint8Array {
+  const prefix = toXdpEbpf(program, { onReject: 0, expression: opts.expression });
+  const asm = new EbpfAssembler();
+  asm.exit();
+  const tail = asm.finish();
+  const out = new Uint8Array(prefix.length + tail.length);
+  out.set(prefix);
+  out.set(tail, prefix.length);
+  return out;
+}
+
 export interface XdpProgramOptions extends XdpFilterOptions {
   /** verdict for accepted packets (default XDP_PASS; XDP_TX bounces them back) */
   onAccept?: number;
