@@ -81,7 +81,9 @@ function ringzeroCopy(path: string, out: string, format: 'pcap' | 'pcapng'): num
 function tcpdump(args: string[]): number | null {
   if (!existsSync('/usr/bin/tcpdump') && !existsSync('/usr/sbin/tcpdump')) return null;
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('tcpdump', ['-Z', 'root', ...args], { stdio: 'ignore' });
+  // As root, tcpdump drops to its own user and could not overwrite our output files: keep root.
+  const z = process.getuid?.() === 0 ? ['-Z', 'root'] : [];
+  const r = spawnSync('tcpdump', [...z, ...args], { stdio: 'ignore' });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   return r.status === 0 ? s : null;
 }
