@@ -63,7 +63,7 @@ export function loadXdpProgram(insns: Uint8Array, opts: { name?: string } = {}):
       const tail = text.length > 3000 ? `…${text.slice(-3000)}` : text;
       throw new BpfRejectedError(
         `the kernel verifier rejected XDP program "${name}" (${insns.byteLength / 8} instructions, ${errnoOf(e2)}); ` +
-        `this is a ringzero bug in the filter translation, please report it with this log:\n${tail}`, text, e2);
+        `if the program came from src/filter this is a ringzero bug — please report it with this log:\n${tail}`, text, e2);
     }
   }
 }
