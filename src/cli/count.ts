@@ -8,6 +8,7 @@ import { absoluteLine, actualLine, thousands } from './format.js';
 import { serveMetrics } from './metrics.js';
 import { describePacket } from './describe.js';
 import { ClusterClosedError } from '../errors.js';
+import { FILTER_FLAGS, filterFromArgs, reloadOnSigusr1 } from './filter-option.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['i', 'interface'], value: true, help: 'device (zc:IFACE[@Q] AF_XDP, IFACE AF_PACKET, pcap:FILE) or zc:CLUSTER@QUEUE' },
@@ -20,6 +21,7 @@ const FLAGS: FlagSpec[] = [
   { names: ['q', 'quiet'], value: false, help: 'no per-second stats lines' },
   { names: ['json'], value: false, help: 'print one JSON object at exit' },
   { names: ['metrics'], value: true, help: 'serve Prometheus metrics on 127.0.0.1:PORT' },
+  ...FILTER_FLAGS,
   { names: ['h', 'help'], value: false, help: 'this help' },
 ];
 
@@ -31,7 +33,10 @@ export async function countCommand(argv: string[]): Promise<number> {
   const duration = numFlag(a, 'duration', 0);
   const verbose = Boolean(a.verbose);
   const quiet = Boolean(a.quiet) || Boolean(a.json);
-  const input = openInput(a.interface, { clusterId: a.cluster === undefined ? undefined : intFlag(a, 'cluster', 0), speed: numFlag(a, 'speed', 0) });
+  const filter = filterFromArgs(a, 'count');
+  const input = openInput(a.interface, { clusterId: a.cluster === undefined ? undefined : intFlag(a, 'cluster', 0), speed: numFlag(a, 'speed', 0), filter: filter?.expression });
+  const unReload = filter?.file ? reloadOnSigusr1(filter.file, input.linktype, (f) => input.setFilter(f), (m) => console.error(`count: ${m}`)) : () => {};
+  let filtered = 0;
   const { native } = await import('../native/index.js');
   if (a.core !== undefined) native.pinThread(intFlag(a, 'core', 0));
   const c = input.cluster;
@@ -41,7 +46,7 @@ export async function countCommand(argv: string[]): Promise<number> {
   let packets = 0;
   let bytes = 0;
   let ended: string | null = null;
-  if (!quiet) console.error(`Capturing from ${input.description}`);
+  if (!quiet) console.error(`Capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''}`);
   const totals = () => ({ packets, bytes, drops: input.drops() });
   if (a.metrics !== undefined) {
     await serveMetrics(intFlag(a, 'metrics', 0, 1, 65535), () => {
@@ -70,12 +75,18 @@ export async function countCommand(argv: string[]): Promise<number> {
           if (e instanceof ClusterClosedError) { ended = e.message; return false; }
           throw e;
         }
+        const js = input.jsFilter;
+        let accepted = 0;
         for (let i = 0; i < n; i++) {
           const m = burst[i] * META_WORDS;
-          bytes += meta[m + META_WIRELEN] || meta[m + META_LEN];
+          const len = meta[m + META_LEN];
+          const wire = meta[m + META_WIRELEN] || len;
+          if (js !== null && js(bytesView, c.dataOffset(burst[i]), len, wire) === 0) { filtered++; continue; }
+          accepted++;
+          bytes += wire;
           if (verbose) console.log(describePacket(bytesView, c.dataOffset(burst[i]), meta, burst[i]));
         }
-        packets += n;
+        packets += accepted;
         if (n > 0) input.release(burst, n);
         else if (input.ended()) return false;
         if (limit > 0 && packets >= limit) return false;
@@ -83,10 +94,11 @@ export async function countCommand(argv: string[]): Promise<number> {
       return true;
     },
   });
+  unReload();
   input.close();
   if (ended) console.error(`count: ${ended}`);
   if (a.json) {
-    console.log(JSON.stringify({ packets: result.packets, bytes: result.bytes, drops: result.drops, duration_s: result.duration_s, pps: result.pps }));
+    console.log(JSON.stringify({ packets: result.packets, bytes: result.bytes, drops: result.drops, duration_s: result.duration_s, pps: result.pps, ...(filter ? { filtered_in_user_space: filtered } : {}) }));
   } else if (!Boolean(a.quiet)) {
     console.log(`Total: ${thousands(result.packets)} pkts (${thousands(result.drops)} drops) - ${thousands(result.bytes)} bytes in ${result.duration_s.toFixed(2)} s, ${thousands(result.pps)} pps`);
   }

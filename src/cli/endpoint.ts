@@ -3,8 +3,12 @@
 import { Cluster } from '../zc/cluster.js';
 import type { BufferPool } from '../zc/pool.js';
 import type { QueueConsumer } from '../zc/consumer.js';
-import { openDevice, type Device, type OpenDeviceOptions } from '../devices/index.js';
+import { openDevice, type Device } from '../devices/index.js';
 import { PcapDevice } from '../devices/pcap.js';
+import { UsageError } from './args.js';
+import { compileFor, deviceFilterOptions } from './filter-option.js';
+import type { CompiledFilter } from '../filter/index.js';
+import type { FilterFunction } from '../filter/js.js';
 
 export interface Input {
   readonly cluster: Cluster;
@@ -17,6 +21,17 @@ export interface Input {
   drops(): number;
   /** a finite input (a capture file) has delivered everything */
   ended(): boolean;
+  /**
+   * The filter to run in JS on each packet (queues and files), or null when
+   * there is none or it runs in the kernel.
+   */
+  jsFilter: FilterFunction | null;
+  /** where the filter runs: 'xdp', 'socket', 'js' or 'none' */
+  readonly filterPlace: 'xdp' | 'socket' | 'js' | 'none';
+  /** replaces the filter between bursts (SIGUSR1 with -F) */
+  setFilter(f: CompiledFilter): void;
+  /** link type of the packets (LINKTYPE_*: 1 = Ethernet) */
+  readonly linktype: number;
   /** the device, when the input is one */
   readonly device: Device | null;
   close(): void;
@@ -33,17 +48,36 @@ export function privateClusterId(): number {
   return 0x40000000 + (process.pid & 0x3fffffff);
 }
 
-export function openInput(spec: string, o: { clusterId?: number; buffers?: number; speed?: number; device?: Partial<OpenDeviceOptions> } = {}): Input {
+export interface InputOptions {
+  clusterId?: number;
+  buffers?: number;
+  /** pcap: replay speed */
+  speed?: number;
+  /** tcpdump expression: compiled for the input's link type and placed as low as possible */
+  filter?: string;
+}
+
+export function openInput(spec: string, o: InputOptions = {}): Input {
   const q = parseQueueSpec(spec);
-  if (q) return queueInput(q.cluster, q.queue);
+  if (q) return queueInput(q.cluster, q.queue, o.filter);
   const cluster = Cluster.create({ id: o.clusterId ?? privateClusterId(), buffers: o.buffers ?? 16384, hugepages: 'auto' });
   let pool: BufferPool | null = null;
   let dev: Device | null = null;
+  let jsFilter: FilterFunction | null = null;
+  let place: Input['filterPlace'] = 'none';
+  let linktype = 1;
   try {
     pool = cluster.pool(0);
-    dev = spec.startsWith('pcap:')
-      ? new PcapDevice(spec, spec.slice(5), { memory: cluster.memory, source: pool, speed: o.speed })
-      : openDevice(spec, { memory: cluster.memory, source: pool, tx: false, ...o.device });
+    if (spec.startsWith('pcap:')) {
+      const pd = new PcapDevice(spec, spec.slice(5), { memory: cluster.memory, source: pool, speed: o.speed });
+      dev = pd;
+      linktype = pd.linkType;
+      if (o.filter !== undefined) { jsFilter = compileFor(o.filter, linktype).match; place = 'js'; }
+    } else {
+      const f = o.filter !== undefined ? compileFor(o.filter, 1) : null;
+      dev = openDevice(spec, { memory: cluster.memory, source: pool, tx: false, ...deviceFilterOptions(spec, f) });
+      if (f) place = spec.startsWith('zc:') ? 'xdp' : 'socket';
+    }
   } catch (e) {
     pool?.detach();
     cluster.close();
@@ -54,6 +88,18 @@ export function openInput(spec: string, o: { clusterId?: number; buffers?: numbe
   return {
     cluster,
     device: d,
+    jsFilter,
+    filterPlace: place,
+    linktype,
+    setFilter(f) {
+      if (place === 'js') this.jsFilter = f.match;
+      else if (place === 'none') throw new UsageError('no filter to replace');
+      else {
+        const dd = d as Device & { setFilter?: (f: CompiledFilter) => void };
+        if (!dd.setFilter) throw new UsageError(`${spec}: this device cannot replace its kernel filter while open`);
+        dd.setFilter(f);
+      }
+    },
     description: `${spec} (${d.mode}${d.queues.length ? `, queue ${d.queues.join(',')}` : ''})`,
     recv(out, max, waitMs) {
       let n = d.recvBurst(out, max);
@@ -67,8 +113,15 @@ export function openInput(spec: string, o: { clusterId?: number; buffers?: numbe
   };
 }
 
-function queueInput(id: number, queue: number): Input {
+function queueInput(id: number, queue: number, filter?: string): Input {
   const cluster = Cluster.attach(id);
+  let jsFilter: FilterFunction | null = null;
+  try {
+    if (filter !== undefined) jsFilter = compileFor(filter, 1).match;
+  } catch (e) {
+    cluster.close();
+    throw e;
+  }
   let cons: QueueConsumer;
   try {
     cons = cluster.consumer(queue);
@@ -79,6 +132,10 @@ function queueInput(id: number, queue: number): Input {
   return {
     cluster,
     device: null,
+    jsFilter,
+    filterPlace: jsFilter ? 'js' : 'none',
+    linktype: 1,
+    setFilter(f) { this.jsFilter = f.match; },
     description: `queue ${queue} of cluster ${id}`,
     recv: (out, max, waitMs) => (waitMs > 0 ? cons.waitBurst(out, max, waitMs) : cons.recvBurst(out, max)),
     release: (idx, n) => cons.release(idx, n),

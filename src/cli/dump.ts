@@ -1,0 +1,130 @@
+// ringzero dump (pfdump): capture from a device, a cluster queue or a file
+// into pcap (nanosecond, default) or pcapng, with tcpdump-style rotation.
+// Packets go from the cluster buffers into the writer's 1 MiB batch and out
+// with one write(2) per batch; `-w -` writes to standard output.
+import { META_LEN, META_NSEC, META_SEC, META_WIRELEN, META_WORDS, META_OFF } from '../zc/meta.js';
+import { PcapWriter, createPacketRecords } from '../pcap/index.js';
+import { parseArgs, usage, intFlag, numFlag, UsageError, type FlagSpec } from './args.js';
+import { openInput } from './endpoint.js';
+import { runLoop } from './loop.js';
+import { thousands } from './format.js';
+import { FILTER_FLAGS, filterFromArgs, reloadOnSigusr1 } from './filter-option.js';
+import { ClusterClosedError } from '../errors.js';
+
+const FLAGS: FlagSpec[] = [
+  { names: ['i', 'interface'], value: true, help: 'device (zc:IFACE[@Q], IFACE, pcap:FILE) or zc:CLUSTER@QUEUE' },
+  { names: ['w', 'write'], value: true, help: "output file ('-' = standard output); a strftime pattern with -G" },
+  { names: ['s', 'snaplen'], value: true, help: 'bytes kept per packet (default 262144)' },
+  { names: ['c', 'count'], value: true, help: 'stop after this many packets' },
+  { names: ['C', 'file-size'], value: true, help: 'start a new file after this many MB (1,000,000 bytes), like tcpdump -C' },
+  { names: ['G', 'rotate-seconds'], value: true, help: 'start a new file every N seconds (packet time), like tcpdump -G' },
+  { names: ['W', 'file-count'], value: true, help: 'with -C: reuse N file names in a ring; with -G: stop after N files' },
+  { names: ['pcapng'], value: false, help: 'write pcapng instead of nanosecond pcap' },
+  { names: ['micro'], value: false, help: 'write microsecond pcap (for old readers)' },
+  { names: ['U', 'packet-buffered'], value: false, help: 'write out after every burst' },
+  { names: ['d', 'duration'], value: true, help: 'stop after this many seconds' },
+  { names: ['json'], value: false, help: 'print one JSON object at exit' },
+  { names: ['q', 'quiet'], value: false, help: 'no summary line' },
+  ...FILTER_FLAGS,
+  { names: ['h', 'help'], value: false, help: 'this help' },
+];
+
+export async function dumpCommand(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, FLAGS, 'dump');
+  if (a.help) { process.stdout.write(usage('dump', 'Write packets to a pcap or pcapng file (pfdump).', FLAGS)); return 0; }
+  if (typeof a.interface !== 'string') throw new UsageError('dump: -i DEVICE is required');
+  if (typeof a.write !== 'string') throw new UsageError('dump: -w FILE is required (- for standard output)');
+  const toStdout = a.write === '-';
+  const limit = intFlag(a, 'count', 0);
+  const snaplen = intFlag(a, 'snaplen', 262144, 1, 262144);
+  const filter = filterFromArgs(a, 'dump');
+  const input = openInput(a.interface, { filter: filter?.expression });
+  const log = (m: string) => process.stderr.write(`dump: ${m}\n`);
+  let writer: PcapWriter;
+  try {
+    writer = PcapWriter.open(toStdout ? 1 : a.write, {
+      format: a.pcapng ? 'pcapng' : 'pcap',
+      nanosecond: !a.micro,
+      linkType: input.linktype,
+      snaplen,
+      maxFileBytes: a['file-size'] !== undefined ? numFlag(a, 'file-size', 0) * 1_000_000 : undefined,
+      rotateSeconds: a['rotate-seconds'] !== undefined ? intFlag(a, 'rotate-seconds', 0, 1) : undefined,
+      maxFiles: a['file-count'] !== undefined ? intFlag(a, 'file-count', 0, 1) : undefined,
+      packetBuffered: Boolean(a['packet-buffered']),
+    });
+  } catch (e) {
+    input.close();
+    throw e;
+  }
+  const unReload = filter?.file ? reloadOnSigusr1(filter.file, input.linktype, (f) => input.setFilter(f), log) : () => {};
+  if (!a.quiet && !a.json) log(`capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''} to ${toStdout ? 'standard output' : a.write}`);
+  const c = input.cluster;
+  const meta = c.memory.meta;
+  const bytes = c.memory.bytes;
+  const burst = new Uint32Array(64);
+  const rec = createPacketRecords(64);
+  const base = c.layout.bufferOffset;
+  const size = c.layout.bufferSize;
+  let captured = 0;
+  let wireBytes = 0;
+  let ended: string | null = null;
+  let idle = true;
+  const result = await runLoop({
+    durationS: numFlag(a, 'duration', 0),
+    totals: () => ({ packets: captured, bytes: wireBytes, drops: input.drops() }),
+    slice(budgetMs) {
+      const end = performance.now() + budgetMs;
+      do {
+        let n: number;
+        try {
+          n = input.recv(burst, limit > 0 ? Math.min(64, limit - captured) : 64, 2);
+        } catch (e) {
+          if (e instanceof ClusterClosedError) { ended = e.message; return false; }
+          throw e;
+        }
+        if (n === 0) {
+          if (!idle) { writer.flush(); idle = true; }
+          if (input.ended()) return false;
+          continue;
+        }
+        idle = false;
+        const js = input.jsFilter;
+        let k = 0;
+        for (let i = 0; i < n; i++) {
+          const b = burst[i];
+          const m = b * META_WORDS;
+          const len = meta[m + META_LEN];
+          const off = base + b * size + meta[m + META_OFF];
+          const wire = meta[m + META_WIRELEN] || len;
+          if (js !== null && js(bytes, off, len, wire) === 0) continue;
+          rec.offset[k] = off;
+          rec.caplen[k] = len;
+          rec.wirelen[k] = wire;
+          rec.sec[k] = meta[m + META_SEC];
+          rec.nsec[k] = meta[m + META_NSEC];
+          k++;
+          wireBytes += wire;
+        }
+        const w = writer.writeBurst(bytes, rec, k);
+        captured += w;
+        input.release(burst, n);
+        if (writer.limitReached || (limit > 0 && captured >= limit)) return false;
+      } while (performance.now() < end);
+      return true;
+    },
+  });
+  writer.close();
+  unReload();
+  const drops = input.drops();
+  const kernel = input.device ? input.device.stats().kernelDrops : 0;
+  input.close();
+  if (ended) log(ended);
+  const files = writer.stats.files;
+  if (a.json) {
+    // The JSON goes to standard output unless the capture itself does.
+    (toStdout ? process.stderr : process.stdout).write(JSON.stringify({ packets: captured, bytes: wireBytes, drops, kernel_drops: kernel, queue_drops: input.device ? 0 : drops, duration_s: result.duration_s, pps: result.pps, files }) + '\n');
+  } else if (!a.quiet) {
+    log(`${thousands(captured)} packets captured, ${thousands(kernel)} dropped by the kernel, ${thousands(input.device ? 0 : drops)} dropped by the queue, ${files} file${files === 1 ? '' : 's'}`);
+  }
+  return ended ? 1 : 0;
+}
