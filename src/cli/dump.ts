@@ -57,7 +57,7 @@ export async function dumpCommand(argv: string[]): Promise<number> {
     throw e;
   }
   const unReload = filter?.file ? reloadOnSigusr1(filter.file, input.linktype, (f) => input.setFilter(f), log) : () => {};
-  if (!a.quiet && !a.json) log(`capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''} to ${toStdout ? 'standard output' : a.write}`);
+  if (!a.quiet) log(`capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''} to ${toStdout ? 'standard output' : a.write}`);
   const c = input.cluster;
   const meta = c.memory.meta;
   const bytes = c.memory.bytes;
