@@ -9,10 +9,15 @@ import { absoluteLine, actualLine, thousands } from './format.js';
 import { buildFrames } from './frames.js';
 import { privateClusterId, parseQueueSpec } from './endpoint.js';
 import { serveMetrics } from './metrics.js';
+import { Replayer } from './replay.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['i', 'interface'], value: true, help: 'device to send on (zc:IFACE[@Q] AF_XDP, IFACE AF_PACKET)' },
   { names: ['c', 'cluster'], value: true, help: 'id of the private cluster (default: derived from the pid)' },
+  { names: ['f', 'file'], value: true, help: "replay this pcap/pcapng file ('-' = standard input) instead of synthetic frames" },
+  { names: ['speed'], value: true, help: 'replay: multiplier of the recorded pace (default 1)' },
+  { names: ['topspeed'], value: false, help: 'replay: as fast as possible' },
+  { names: ['loop'], value: true, help: 'replay: play the file N times (0 = forever; default 1)' },
   { names: ['l', 'length'], value: true, help: 'frame length in bytes without FCS (default 60)' },
   { names: ['b', 'sources'], value: true, help: 'number of distinct source IPs / flows (default 1)' },
   { names: ['n', 'packets'], value: true, help: 'stop after this many packets (default: until interrupted)' },
@@ -28,7 +33,7 @@ const FLAGS: FlagSpec[] = [
 
 export async function sendCommand(argv: string[]): Promise<number> {
   const a = parseArgs(argv, FLAGS, 'send');
-  if (a.help) { process.stdout.write(usage('send', 'Send synthetic UDP frames to a device (zsend, pfsend).', FLAGS)); return 0; }
+  if (a.help) { process.stdout.write(usage('send', 'Send synthetic UDP frames, or replay a capture file, to a device (zsend, pfsend, tcpreplay).', FLAGS)); return 0; }
   if (typeof a.interface !== 'string') throw new UsageError('send: -i DEVICE is required (e.g. -i zc:eth0, -i eth0)');
   if (parseQueueSpec(a.interface)) throw new UsageError(`send: sending into a cluster queue (${a.interface}) is not supported yet; send to a device`);
   const length = intFlag(a, 'length', 60, 60, 9000);
@@ -37,6 +42,9 @@ export async function sendCommand(argv: string[]): Promise<number> {
   const gbps = numFlag(a, 'gbps', 0);
   const pps = a.pps !== undefined ? numFlag(a, 'pps', 0) : gbps > 0 ? (gbps * 1e9) / ((length + 24) * 8) : 0;
   const quiet = Boolean(a.quiet) || Boolean(a.json);
+  const replayPath = typeof a.file === 'string' ? a.file : null;
+  if (replayPath && (a.length !== undefined || a.sources !== undefined)) throw new UsageError('send: -l and -b describe synthetic frames; they do not apply to -f FILE');
+  const speed = a.topspeed ? 0 : numFlag(a, 'speed', 1);
   const frames = buildFrames({ length, sources });
   const cluster = Cluster.create({ id: a.cluster === undefined ? privateClusterId() : intFlag(a, 'cluster', 0), buffers: 8192, hugepages: 'auto' });
   const pool = cluster.pool(0);
@@ -53,17 +61,24 @@ export async function sendCommand(argv: string[]): Promise<number> {
   if (length > cluster.layout.bufferSize - cluster.layout.headroom) throw new UsageError(`send: -l ${length} does not fit a ${cluster.layout.bufferSize}-byte buffer`);
   const bytes = cluster.memory.bytes;
   const meta = cluster.memory.meta;
+  const replay = replayPath ? new Replayer({ path: replayPath, speed, loops: intFlag(a, 'loop', 1), pps, limit }, dev, pool, cluster.memory) : null;
   const burst = new Uint32Array(64);
   let sent = 0;
   let next = 0;
   const t0 = performance.now();
-  if (!quiet) console.error(`Sending ${length}-byte frames from ${frames.count} source IPs on ${dev.name} (${dev.mode})${pps ? ` at ${thousands(pps)} pps` : ''}`);
+  if (!quiet) {
+    if (replay) console.error(`Replaying ${replayPath} on ${dev.name} (${dev.mode}) ${speed ? `at ${speed}x the recorded pace` : 'at top speed'}${pps ? `, at most ${thousands(pps)} pps` : ''}`);
+    else console.error(`Sending ${length}-byte frames from ${frames.count} source IPs on ${dev.name} (${dev.mode})${pps ? ` at ${thousands(pps)} pps` : ''}`);
+  }
   const d = dev;
-  const totals = () => { const s = d.stats(); return { packets: sent, bytes: sent * length, drops: s.txRingFull + s.txInvalid }; };
+  const totals = () => {
+    const s = d.stats();
+    return replay ? { packets: replay.sent, bytes: replay.bytes, drops: s.txRingFull + s.txInvalid } : { packets: sent, bytes: sent * length, drops: s.txRingFull + s.txInvalid };
+  };
   if (a.metrics !== undefined) {
     await serveMetrics(intFlag(a, 'metrics', 0, 1, 65535), () => [
-      { name: 'ringzero_send_packets_total', help: 'packets queued for transmission', value: sent },
-      { name: 'ringzero_send_bytes_total', help: 'bytes queued for transmission', value: sent * length },
+      { name: 'ringzero_send_packets_total', help: 'packets queued for transmission', value: totals().packets },
+      { name: 'ringzero_send_bytes_total', help: 'bytes queued for transmission', value: totals().bytes },
       { name: 'ringzero_send_drops_total', help: 'packets dropped (TX ring full or invalid)', value: totals().drops },
     ]);
   }
@@ -75,6 +90,7 @@ export async function sendCommand(argv: string[]): Promise<number> {
       console.log(actualLine(now.packets - last.packets, now.drops - last.drops, now.bytes - last.bytes, s));
     },
     slice(budgetMs) {
+      if (replay) return replay.slice(budgetMs);
       const end = performance.now() + budgetMs;
       do {
         let want = 64;
@@ -104,6 +120,7 @@ export async function sendCommand(argv: string[]): Promise<number> {
   const until = performance.now() + 2000;
   while (d.flush() > 0 && performance.now() < until) { /* drain TX */ }
   const st = d.stats();
+  replay?.close();
   d.close();
   pool.detach();
   cluster.close();

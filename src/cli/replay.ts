@@ -1,0 +1,143 @@
+// send -f FILE: replays a capture file on a device. Each record is copied
+// once from the reader's buffer into a cluster buffer and sent from there.
+// Timing: packet i leaves at start + (ts_i - ts_0) / speed; the loop sleeps
+// until about 200 µs before a departure and spins the rest, so gaps are kept
+// to well under a millisecond. speed 0 = top speed. A pps cap applies on top.
+import { PcapReader, createPacketRecords } from '../pcap/index.js';
+import { META_LEN, META_OFF, META_WORDS } from '../zc/meta.js';
+import type { BufferPool } from '../zc/pool.js';
+import type { Device } from '../devices/index.js';
+import type { BufferMemory } from '../zc/meta.js';
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+const SPIN_NS = 200_000;
+
+export interface ReplayOptions {
+  path: string;
+  /** 1 = recorded pace, 2 = twice as fast, 0 = as fast as possible */
+  speed: number;
+  /** how many times to play the file (0 = forever) */
+  loops: number;
+  /** packets per second cap (0 = none) */
+  pps: number;
+  /** stop after this many packets (0 = no limit) */
+  limit: number;
+}
+
+export class Replayer {
+  sent = 0;
+  bytes = 0;
+  loopsDone = 0;
+  private reader: PcapReader;
+  private readonly rec = createPacketRecords(64);
+  private readonly burst = new Uint32Array(64);
+  private readonly out = new Uint32Array(64);
+  private pending = 0; // packets read into burst[0..pending) not yet sent
+  private next = 0;
+  private startWall = 0n;
+  private startPkt = 0; // ns since the first packet, as a float (relative values only)
+  private firstSec = -1;
+  private loopOffsetNs = 0; // recorded time added per completed loop
+  private lastPktNs = 0;
+  private readonly t0 = process.hrtime.bigint();
+
+  constructor(private readonly o: ReplayOptions, private readonly dev: Device, private readonly pool: BufferPool, private readonly mem: BufferMemory) {
+    this.reader = PcapReader.openSync(o.path === '-' ? 0 : o.path);
+  }
+
+  get linkType(): number { return this.reader.linkType; }
+
+  /** Relative recorded time of a packet in ns (exact enough: seconds are taken relative to the first). */
+  private pktNs(i: number): number {
+    if (this.firstSec < 0) this.firstSec = this.rec.sec[i];
+    return (this.rec.sec[i] - this.firstSec) * 1e9 + this.rec.nsec[i] + this.loopOffsetNs;
+  }
+
+  /** Runs for about budgetMs; returns false when the replay is complete. */
+  slice(budgetMs: number): boolean {
+    const end = process.hrtime.bigint() + BigInt(Math.round(budgetMs * 1e6));
+    const o = this.o;
+    for (;;) {
+      if (o.limit > 0 && this.sent >= o.limit) return false;
+      if (this.next >= this.pending && !this.refill()) return false;
+      // How many of the pending packets may leave now?
+      const now = process.hrtime.bigint();
+      const elapsed = Number(now - this.t0);
+      let k = 0;
+      while (this.next + k < this.pending) {
+        if (o.speed > 0) {
+          const due = (this.pktNs(this.next + k) - this.startPkt) / o.speed;
+          if (due > Number(now - this.startWall)) break;
+        }
+        if (o.pps > 0 && this.sent + k + 1 > (elapsed / 1e9) * o.pps) break;
+        if (o.limit > 0 && this.sent + k >= o.limit) break;
+        k++;
+      }
+      if (k > 0) {
+        for (let i = 0; i < k; i++) this.out[i] = this.burst[this.next + i];
+        const sent = this.dev.sendBurst(this.out, k);
+        for (let i = 0; i < sent; i++) this.bytes += this.rec.caplen[this.next + i];
+        this.sent += sent;
+        this.next += k;
+        continue;
+      }
+      // Nothing due yet: wait for the next departure (sleep, then spin the last 200 µs).
+      this.dev.flush();
+      const waitNs = this.nextDepartureNs() - Number(process.hrtime.bigint() - this.t0);
+      const left = Number(end - process.hrtime.bigint());
+      if (left <= 0) return true;
+      const sleepNs = Math.min(waitNs - SPIN_NS, left);
+      if (sleepNs > 0) Atomics.wait(sleeper, 0, 0, sleepNs / 1e6);
+      else if (waitNs > left) return true;
+    }
+  }
+
+  private nextDepartureNs(): number {
+    const o = this.o;
+    let at = 0;
+    if (o.speed > 0) at = Number(this.startWall - this.t0) + (this.pktNs(this.next) - this.startPkt) / o.speed;
+    if (o.pps > 0) at = Math.max(at, ((this.sent + 1) / o.pps) * 1e9);
+    return at;
+  }
+
+  /** Reads the next records into fresh buffers; false at the end of the last loop. */
+  private refill(): boolean {
+    this.pending = 0;
+    this.next = 0;
+    const m = this.mem;
+    for (;;) {
+      let k = this.pool.alloc(this.burst, 64);
+      if (k === 0) { this.dev.flush(); k = this.pool.alloc(this.burst, 64); if (k === 0) return true; }
+      for (let i = 0; i < k; i++) this.rec.offset[i] = m.bufferOffset + this.burst[i] * m.bufferSize + m.headroom;
+      const n = this.reader.readBurst(m.bytes, m.bufferSize - m.headroom, this.rec, k);
+      for (let i = 0; i < n; i++) {
+        const b = this.burst[i] * META_WORDS;
+        m.meta[b + META_LEN] = this.rec.caplen[i];
+        m.meta[b + META_OFF] = m.headroom;
+      }
+      if (n < k) {
+        for (let i = n; i < k; i++) this.out[i - n] = this.burst[i];
+        this.pool.free(this.out, k - n);
+      }
+      if (n > 0) {
+        if (this.startWall === 0n) { this.startWall = process.hrtime.bigint(); this.startPkt = this.pktNs(0); }
+        this.lastPktNs = this.pktNs(n - 1);
+        this.pending = n;
+        return true;
+      }
+      // End of file: another loop?
+      this.loopsDone++;
+      if (this.o.loops !== 0 && this.loopsDone >= this.o.loops) return false;
+      this.reader.close();
+      this.reader = PcapReader.openSync(this.o.path);
+      this.firstSec = -1;
+      this.loopOffsetNs = this.lastPktNs + 1;
+    }
+  }
+
+  close(): void {
+    if (this.next < this.pending) this.pool.free(this.burst.subarray(this.next, this.pending), this.pending - this.next);
+    this.pending = this.next = 0;
+    this.reader.close();
+  }
+}
