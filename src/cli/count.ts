@@ -6,7 +6,8 @@ import { openInput } from './endpoint.js';
 import { runLoop } from './loop.js';
 import { absoluteLine, actualLine, thousands } from './format.js';
 import { serveMetrics } from './metrics.js';
-import { describePacket } from './describe.js';
+import { formatSummary, PacketInfo } from '../net/index.js';
+import { META_NSEC, META_SEC } from '../zc/meta.js';
 import { ClusterClosedError } from '../errors.js';
 import { FILTER_FLAGS, filterFromArgs, reloadOnSigusr1 } from './filter-option.js';
 
@@ -37,6 +38,7 @@ export async function countCommand(argv: string[]): Promise<number> {
   const input = openInput(a.interface, { clusterId: a.cluster === undefined ? undefined : intFlag(a, 'cluster', 0), speed: numFlag(a, 'speed', 0), filter: filter?.expression });
   const unReload = filter?.file ? reloadOnSigusr1(filter.file, input.linktype, (f) => input.setFilter(f), (m) => console.error(`count: ${m}`)) : () => {};
   let filtered = 0;
+  const info = new PacketInfo();
   const { native } = await import('../native/index.js');
   if (a.core !== undefined) native.pinThread(intFlag(a, 'core', 0));
   const c = input.cluster;
@@ -84,7 +86,7 @@ export async function countCommand(argv: string[]): Promise<number> {
           if (js !== null && js(bytesView, c.dataOffset(burst[i]), len, wire) === 0) { filtered++; continue; }
           accepted++;
           bytes += wire;
-          if (verbose) console.log(describePacket(bytesView, c.dataOffset(burst[i]), meta, burst[i]));
+          if (verbose) console.log(formatSummary(bytesView, c.dataOffset(burst[i]), len, { sec: meta[m + META_SEC], nsec: meta[m + META_NSEC], wireLength: wire, info }));
         }
         packets += accepted;
         if (n > 0) input.release(burst, n);
