@@ -128,5 +128,13 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   console.log(machineLine());
   const rows = benchFilter();
   printTable(rows as unknown as Array<Record<string, unknown>>);
-  console.log(JSON.stringify({ bench: 'filter', rows }));
+  const { benchFilterCapture } = await import('./filter-capture.js');
+  const capture = benchFilterCapture();
+  if (capture.length > 0) {
+    console.log('\nzc: capture, 1% of frames match (receiver CPU per packet):');
+    printTable(capture as unknown as Array<Record<string, unknown>>);
+  } else {
+    console.log('\nzc: capture rows skipped: they need root (veth pair, AF_XDP)');
+  }
+  console.log(JSON.stringify({ bench: 'filter', rows, capture }));
 }
