@@ -160,3 +160,24 @@ export class FilterAttachError extends RingzeroError {
     this.errno = errno;
   }
 }
+
+// --- virtual machines (ivshmem, src/vm/) -------------------------------------
+/** The QMP socket of a QEMU VM cannot be reached (missing, refused, not QMP). */
+export class QmpConnectError extends RingzeroError {
+  readonly socketPath: string;
+  constructor(message: string, socketPath: string, cause?: unknown) { super('ERR_RINGZERO_QMP_CONNECT', message, { cause }); this.socketPath = socketPath; }
+}
+/** QEMU refused a QMP command; `qmpClass` and `command` are QEMU's error class and the command sent. */
+export class QmpCommandError extends RingzeroError {
+  readonly qmpClass: string;
+  readonly command: string;
+  constructor(message: string, qmpClass: string, command: string) { super('ERR_RINGZERO_QMP_COMMAND', message); this.qmpClass = qmpClass; this.command = command; }
+}
+/** QEMU (or the guest, for a hot-unplug) did not answer in time. */
+export class QmpTimeoutError extends RingzeroError {
+  constructor(message: string) { super('ERR_RINGZERO_QMP_TIMEOUT', message); }
+}
+/** A region cannot back an ivshmem device: a PCI BAR's size must be a power of two. */
+export class IvshmemSizeError extends RingzeroError {
+  constructor(message: string) { super('ERR_RINGZERO_IVSHMEM_SIZE', message); }
+}

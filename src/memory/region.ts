@@ -7,7 +7,7 @@
 // (so the umask cannot widen or narrow it); opened with O_NOFOLLOW and checked
 // to be a regular file owned by us (or root) that others cannot write.
 import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, readdirSync, unlinkSync, lstatSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { native } from '../native/index.js';
 import { HugepagesUnavailableError, RegionUnsafeError, SystemError, errnoOf, ClusterNotFoundError } from '../errors.js';
 
@@ -132,35 +132,43 @@ export interface OpenedRegion extends Region {
  */
 export function openRegion(name: string, headerBytes: number, validate: (head: Uint8Array, fileSize: number, path: string) => void): OpenedRegion {
   for (const dir of regionDirs()) {
-    const path = join(dir, name);
-    let fd: number;
-    try {
-      fd = openSync(path, C.O_RDWR | C.O_NOFOLLOW);
-    } catch (e) {
-      const code = errnoOf(e);
-      if (code === 'ENOENT') continue;
-      if (code === 'ELOOP') throw new RegionUnsafeError(`${path} is a symbolic link: refusing to follow it (someone planted it); remove it`, { cause: e });
-      if (code === 'EACCES') throw new RegionUnsafeError(`${path}: permission denied; run as the cluster owner's user or create the cluster with a group`, { cause: e });
-      throw wrapSys(e, `open(${path})`, 'check the region folder');
-    }
-    try {
-      const st = fstatSync(fd);
-      if (!st.isFile()) throw new RegionUnsafeError(`${path} is not a regular file: remove it`);
-      const euid = process.geteuid!();
-      if (st.uid !== euid && st.uid !== 0) throw new RegionUnsafeError(`${path} belongs to uid ${st.uid}, not to us (uid ${euid}) or root: refusing to trust it`);
-      if ((st.mode & 0o002) !== 0) throw new RegionUnsafeError(`${path} is writable by everyone (mode ${(st.mode & 0o777).toString(8)}): refusing to trust it; remove it`);
-      const head = new Uint8Array(headerBytes);
-      const got = st.size >= headerBytes ? readSync(fd, head, 0, headerBytes, 0) : 0;
-      if (got < headerBytes) throw new RegionUnsafeError(`${path} is too small (${st.size} bytes) to be a ringzero region: remove it`);
-      validate(head, st.size, path);
-      const hugetlb = dir !== SHM_DIR;
-      const sab = mapFd(fd, st.size, path, hugetlb);
-      return { name, path, size: st.size, hugetlb, sab, head };
-    } finally {
-      closeSync(fd);
-    }
+    const r = openRegionFile(join(dir, name), headerBytes, validate, dir !== SHM_DIR);
+    if (r) return r;
   }
   throw new ClusterNotFoundError(`no region named ${name} in ${regionDirs().join(' or ')}: is its owner running?`);
+}
+
+/**
+ * Opens the region file at `path` with the same checks as openRegion (never
+ * follows a symlink, trusts only our own or root's files that others cannot
+ * write); null when it does not exist.
+ */
+export function openRegionFile(path: string, headerBytes: number, validate: (head: Uint8Array, fileSize: number, path: string) => void, hugetlb = hugetlbfsMounts().some((m) => path.startsWith(m + '/'))): OpenedRegion | null {
+  let fd: number;
+  try {
+    fd = openSync(path, C.O_RDWR | C.O_NOFOLLOW);
+  } catch (e) {
+    const code = errnoOf(e);
+    if (code === 'ENOENT') return null;
+    if (code === 'ELOOP') throw new RegionUnsafeError(`${path} is a symbolic link: refusing to follow it (someone planted it); remove it`, { cause: e });
+    if (code === 'EACCES') throw new RegionUnsafeError(`${path}: permission denied; run as the cluster owner's user or create the cluster with a group`, { cause: e });
+    throw wrapSys(e, `open(${path})`, 'check the region folder');
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new RegionUnsafeError(`${path} is not a regular file: remove it`);
+    const euid = process.geteuid!();
+    if (st.uid !== euid && st.uid !== 0) throw new RegionUnsafeError(`${path} belongs to uid ${st.uid}, not to us (uid ${euid}) or root: refusing to trust it`);
+    if ((st.mode & 0o002) !== 0) throw new RegionUnsafeError(`${path} is writable by everyone (mode ${(st.mode & 0o777).toString(8)}): refusing to trust it; remove it`);
+    const head = new Uint8Array(headerBytes);
+    const got = st.size >= headerBytes ? readSync(fd, head, 0, headerBytes, 0) : 0;
+    if (got < headerBytes) throw new RegionUnsafeError(`${path} is too small (${st.size} bytes) to be a ringzero region: remove it`);
+    validate(head, st.size, path);
+    const sab = mapFd(fd, st.size, path, hugetlb);
+    return { name: basename(path), path, size: st.size, hugetlb, sab, head };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Removes a region file (the mapping of processes that have it stays valid). */

@@ -8,6 +8,12 @@
 // scan) -> FREE (by whoever reclaims what it held), or LIVE -> FREE on a clean
 // detach. The CAS on STATE is the only synchronisation; fields are written
 // while CLAIMING and published by the LIVE store.
+//
+// Guests (processes in a VM, src/vm/) have no host pid: they are alive while
+// their heartbeat word keeps changing. Their beats carry the guest's clock,
+// which need not agree with ours (a VM's clock starts from the RTC's whole
+// seconds, or anywhere its admin set it), so the age of a guest's heartbeat is
+// measured on our clock, from when this process saw the word change.
 import { isAlive, selfStartTime, selfTid } from '../memory/proc.js';
 import { A, ATTACH_FLAG_GUEST, ATTACH_SLOT_BYTES, ATTACH_STATE } from './layout.js';
 import { QueueBusyError } from '../errors.js';
@@ -33,6 +39,8 @@ export interface AttachInfo {
 export class AttachTable {
   private readonly base: number; // word index of slot 0
   private readonly baseF64: number;
+  private readonly guestBeat: Uint32Array; // last heartbeat value seen, per slot
+  private readonly guestSeenAt: Float64Array; // our Date.now() when it changed (0: never looked)
 
   constructor(
     private readonly u32: Uint32Array,
@@ -42,6 +50,19 @@ export class AttachTable {
   ) {
     this.base = byteOffset / 4;
     this.baseF64 = byteOffset / 8;
+    this.guestBeat = new Uint32Array(slots);
+    this.guestSeenAt = new Float64Array(slots);
+  }
+
+  /** ms since this process saw the heartbeat of guest `slot` change (0 on the first look). */
+  private guestBeatAge(slot: number): number {
+    const beat = this.u32[this.w(slot, A.HEARTBEAT)];
+    const now = Date.now();
+    if (this.guestSeenAt[slot] === 0 || this.guestBeat[slot] !== beat) {
+      this.guestBeat[slot] = beat;
+      this.guestSeenAt[slot] = now;
+    }
+    return now - this.guestSeenAt[slot];
   }
 
   private w(slot: number, field: number): number {
@@ -87,8 +108,8 @@ export class AttachTable {
   alive(slot: number, guestTimeoutMs: number, stallTimeoutMs = 0): boolean {
     const u = this.u32;
     if (Atomics.load(u, this.w(slot, A.STATE)) !== ATTACH_STATE.LIVE) return false;
+    if ((u[this.w(slot, A.FLAGS)] & ATTACH_FLAG_GUEST) !== 0) return this.guestBeatAge(slot) < guestTimeoutMs;
     const age = (beatNow() - u[this.w(slot, A.HEARTBEAT)]) >>> 0;
-    if ((u[this.w(slot, A.FLAGS)] & ATTACH_FLAG_GUEST) !== 0) return age < guestTimeoutMs;
     if (stallTimeoutMs > 0 && age > stallTimeoutMs) return false;
     return isAlive(u[this.w(slot, A.TID)], this.f64[this.baseF64 + slot * (SLOT_WORDS / 2) + A.START_F64]);
   }
@@ -109,6 +130,7 @@ export class AttachTable {
 
   info(slot: number): AttachInfo {
     const u = this.u32;
+    const guest = (u[this.w(slot, A.FLAGS)] & ATTACH_FLAG_GUEST) !== 0;
     return {
       slot,
       state: this.state(slot),
@@ -116,8 +138,8 @@ export class AttachTable {
       pid: u[this.w(slot, A.PID)],
       role: u[this.w(slot, A.ROLE)],
       target: u[this.w(slot, A.TARGET)],
-      guest: (u[this.w(slot, A.FLAGS)] & ATTACH_FLAG_GUEST) !== 0,
-      heartbeatAgeMs: (beatNow() - u[this.w(slot, A.HEARTBEAT)]) >>> 0,
+      guest,
+      heartbeatAgeMs: guest ? this.guestBeatAge(slot) : (beatNow() - u[this.w(slot, A.HEARTBEAT)]) >>> 0,
     };
   }
 

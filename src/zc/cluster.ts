@@ -4,11 +4,12 @@
 // the protocols.
 import { isAlive, selfStartTime } from '../memory/proc.js';
 import { checkHeader, H, HEADER_BYTES, HF, REGION_KIND, REGION_MAGIC, REGION_STATE, REGION_VERSION } from '../memory/header.js';
-import { createRegion, listRegions, openRegion, removeRegion, unmapRegion, type HugepagePolicy, type Region } from '../memory/region.js';
+import { createRegion, listRegions, openRegion, openRegionFile, removeRegion, unmapRegion, type HugepagePolicy, type OpenedRegion, type Region } from '../memory/region.js';
+import { findBarRegion, isPciResource, openBarRegion } from '../vm/guest.js';
 import { native } from '../native/index.js';
-import { ClusterClosedError, ClusterExistsError, InvalidArgumentError, QueueBusyError, RegionMismatchError, errnoOf } from '../errors.js';
+import { ClusterClosedError, ClusterExistsError, ClusterNotFoundError, InvalidArgumentError, QueueBusyError, RegionMismatchError, errnoOf } from '../errors.js';
 import { AttachTable, beatNow } from './attach.js';
-import { ATTACH_STATE, computeLayout, P, pow2AtLeast, Q, QUEUE_CTRL_WORDS, readLayout, ROLE, TAG_POOL, writeShape, type ClusterLayout } from './layout.js';
+import { ATTACH_STATE, CH, computeLayout, P, pow2AtLeast, Q, QUEUE_CTRL_WORDS, readLayout, ROLE, TAG_POOL, writeShape, type ClusterLayout } from './layout.js';
 import { META_OFF, META_TAG, META_WORDS, type BufferMemory } from './meta.js';
 import { BufferPool, rebuildPool } from './pool.js';
 import { QueueProducer, readCounters, reclaimDeadConsumer, type QueueCounters, type QueueParts } from './queue.js';
@@ -46,12 +47,18 @@ export interface ClusterOptions {
   livenessIntervalMs?: number;
   /** called when a stale region of a dead owner is removed (default: process.emitWarning) */
   onWarning?: (message: string) => void;
+  /** round the region file up to a power of two bytes, so it can back a QEMU ivshmem device (a PCI BAR's size is one; src/vm/) */
+  powerOfTwoSize?: boolean;
 }
 
 export interface AttachOptions {
   /** attach as a guest (no host pid: alive by heartbeat only) */
   guest?: boolean;
-  /** a region file to map instead of searching by id (e.g. an ivshmem BAR) */
+  /**
+   * a region file to map instead of searching by id, or an ivshmem BAR's sysfs
+   * file (/sys/bus/pci/devices/ADDR/resource2). Without it, a cluster not found
+   * in the region folders is looked for on the ivshmem devices (inside a VM).
+   */
   path?: string;
 }
 
@@ -84,6 +91,9 @@ export class Cluster {
   private ownerSlot = -1;
   private readonly stallTimeoutMs: number;
   private readonly slots = new Set<number>();
+  // Guests: the owner's heartbeat word as last seen, and when (our clock) it changed.
+  private ownerBeat = -1;
+  private ownerBeatAt = 0;
 
   private constructor(sab: SharedArrayBuffer, path: string, hugetlb: boolean, owner: boolean, region: Region | null, guest: boolean, stallTimeoutMs: number) {
     this.u32 = new Uint32Array(sab);
@@ -128,13 +138,14 @@ export class Cluster {
       guestTimeoutMs: opts.guestTimeoutMs ?? 3000,
     });
     const name = regionName(opts.id);
+    const size = opts.powerOfTwoSize ? pow2AtLeast(layout.totalBytes) : layout.totalBytes;
     let region: Region;
     try {
-      region = createRegion({ name, size: layout.totalBytes, hugepages: opts.hugepages ?? 'auto', group: opts.group });
+      region = createRegion({ name, size, hugepages: opts.hugepages ?? 'auto', group: opts.group });
     } catch (e) {
       if (errnoOf(e) !== 'EEXIST') throw e;
       removeIfStale(opts.id, opts.onWarning ?? ((m) => process.emitWarning(m, { code: 'RINGZERO_STALE_REGION' })));
-      region = createRegion({ name, size: layout.totalBytes, hugepages: opts.hugepages ?? 'auto', group: opts.group });
+      region = createRegion({ name, size, hugepages: opts.hugepages ?? 'auto', group: opts.group });
     }
     initRegion(region.sab, layout);
     const c = new Cluster(region.sab, region.path, region.hugetlb, true, region, false, opts.stallTimeoutMs ?? 0);
@@ -147,9 +158,12 @@ export class Cluster {
   /** Attaches to a cluster created by another process. */
   static attach(id: number, opts: AttachOptions = {}): Cluster {
     const validate = (head: Uint8Array, size: number, path: string) => validateHeader(head, size, path, id);
-    const region = openRegion(regionName(id), HEADER_BYTES, validate);
-    const c = new Cluster(region.sab, region.path, region.hugetlb, false, region, opts.guest ?? false, 0);
+    const region = findRegion(id, opts.path, validate);
+    // A BAR is only ever mapped inside a VM: no host pid, alive by heartbeat.
+    const guest = opts.guest ?? 'bar' in region;
+    const c = new Cluster(region.sab, region.path, region.hugetlb, false, region, guest, 0);
     c.checkOwner();
+    if (guest) c.startGuestBeats();
     return c;
   }
 
@@ -375,13 +389,29 @@ export class Cluster {
     this.timer.unref();
   }
 
+  /**
+   * Guests: every registration (consumer, producer, pool) is kept alive by
+   * its heartbeat alone, so beat them all from a timer, not only while a
+   * consumer polls.
+   */
+  private startGuestBeats(): void {
+    const every = Math.max(20, Math.floor(this.layout.guestTimeoutMs / 6));
+    this.timer = setInterval(() => { for (const s of this.slots) this.attach.beat(s); }, every);
+    this.timer.unref();
+  }
+
   /** Throws ClusterClosedError if the owner closed the cluster or is gone. */
   checkOwner(): void {
     if (Atomics.load(this.u32, H.STATE) === REGION_STATE.CLOSED) {
       throw new ClusterClosedError(`cluster ${this.id} was shut down by its owner (pid ${this.u32[H.OWNER_PID]})`);
     }
     if (this.guest) {
-      const age = (beatNow() - this.u32[H.OWNER_HEARTBEAT]) >>> 0;
+      // The owner's beats carry the host's clock, which the guest's need not
+      // match: judge by when we saw the word change, on our own clock.
+      const beat = this.u32[H.OWNER_HEARTBEAT];
+      const now = Date.now();
+      if (beat !== this.ownerBeat) { this.ownerBeat = beat; this.ownerBeatAt = now; }
+      const age = now - this.ownerBeatAt;
       if (age > this.layout.guestTimeoutMs) throw new ClusterClosedError(`cluster ${this.id}: no heartbeat from its owner for ${age} ms: the owner is gone`);
     } else if (!this.isOwner && !isAlive(this.u32[H.OWNER_PID], this.f64[HF.OWNER_START])) {
       throw new ClusterClosedError(`cluster ${this.id}: its owner (pid ${this.u32[H.OWNER_PID]}) died; restart it`);
@@ -410,6 +440,32 @@ export class Cluster {
       removeRegion(this.region.path);
     }
     if (this.region) unmapRegion(this.region);
+  }
+}
+
+/**
+ * The region of cluster `id`: the given file or ivshmem BAR, else by name in
+ * the region folders, else (inside a VM) the ivshmem device whose header names
+ * cluster `id`.
+ */
+function findRegion(id: number, path: string | undefined, validate: (head: Uint8Array, size: number, path: string) => void): OpenedRegion {
+  if (path !== undefined) {
+    if (isPciResource(path)) return openBarRegion(path, HEADER_BYTES, validate);
+    const r = openRegionFile(path, HEADER_BYTES, validate);
+    if (!r) throw new ClusterNotFoundError(`${path} does not exist: is the owner of cluster ${id} running?`);
+    return r;
+  }
+  try {
+    return openRegion(regionName(id), HEADER_BYTES, validate);
+  } catch (e) {
+    if (!(e instanceof ClusterNotFoundError)) throw e;
+    const names = (head: Uint8Array) => {
+      const u32 = new Uint32Array(head.buffer, head.byteOffset, CH.ID + 1);
+      return u32[H.MAGIC] === REGION_MAGIC && u32[CH.ID] === id;
+    };
+    const bar = findBarRegion(names, HEADER_BYTES, validate);
+    if (bar) return bar;
+    throw new ClusterNotFoundError(`${e.message} (nor on an ivshmem device, inside a VM)`);
   }
 }
 
