@@ -44,7 +44,10 @@
 // last AF_XDP device of this thread on that interface, the BPF link (which
 // detaches the XDP program; the kernel also does it if the process dies).
 // Every buffer the device held (fill ring, TX in flight) goes back to the source.
-// Failure while opening undoes what was done, in reverse order.
+// Failure while opening undoes what was done, in reverse order. The kernel frees
+// an AF_XDP queue a moment after its socket closes (a deferred worker), so bind
+// retries EBUSY for up to 500 ms: reopening right after close() just works, and a
+// queue that is really taken reports ERR_RINGZERO_DEVICE_BUSY after that time.
 //
 // Limits: one XDP program per interface — devices of one thread share it
 // (refcounted), another thread or process opening the same interface gets

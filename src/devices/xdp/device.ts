@@ -76,6 +76,8 @@ export class XdpDevice implements Device {
   private readonly ts = new Uint32Array(2);
   private readonly counters: DeviceStats = emptyStats();
   private attachment: XdpAttachment | null = null;
+  /** the kernel's counters as last read, so stats() still answers after close() */
+  private lastKernel: Record<string, number> = {};
   private rr = 0;
   private txRr = 0;
 
@@ -337,7 +339,6 @@ export class XdpDevice implements Device {
     out.kernelDrops = (out.kernel.rx_dropped ?? 0) + (out.kernel.rx_ring_full ?? 0);
     return out;
   }
-  private lastKernel: Record<string, number> = {};
 
   close(): void {
     if (this.closed) return;
