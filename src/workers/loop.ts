@@ -1,0 +1,66 @@
+// What every worker loop shares: the stop flag, the idle policy and the
+// orderly shutdown (close endpoints, wait for the owned pool to fill up).
+import { C } from './counters.js';
+import type { Endpoints } from './endpoints.js';
+
+/** After this many empty polls in a row a non-busy worker starts sleeping ~1 ms per poll. */
+const SPIN_POLLS = 64;
+
+export interface LoopEnv {
+  counters: Float64Array;
+  /** word 0 becomes non-zero to stop; notified so a sleeping worker wakes at once */
+  stop: Int32Array;
+  busy: boolean;
+  burst: number;
+  drainMs: number;
+}
+
+export class Idler {
+  private run = 0;
+  constructor(private readonly env: LoopEnv, private readonly ep: Endpoints, private readonly extra?: () => void) {}
+
+  /** Call after an empty poll. */
+  idle(): void {
+    this.env.counters[C.IDLE_POLLS]++;
+    const run = ++this.run;
+    if ((run & 15) === 1) {
+      for (const o of this.ep.outputs) o.maintain();
+      this.extra?.();
+      this.ep.pool?.drain();
+    }
+    if (!this.env.busy && run > SPIN_POLLS) Atomics.wait(this.env.stop, 0, 0, 1);
+  }
+
+  /** Call after a non-empty poll. */
+  busyAgain(): void {
+    this.run = 0;
+  }
+}
+
+export const stopped = (env: LoopEnv): boolean => Atomics.load(env.stop, 0) !== 0;
+
+/**
+ * Shutdown: closes inputs and outputs, then waits up to drainMs for the
+ * owned pool's buffers to come back (consumers may still be releasing),
+ * records the pool count, and gives the pool up.
+ */
+export function finish(env: LoopEnv, ep: Endpoints, beforeClose?: () => void): void {
+  beforeClose?.();
+  ep.close();
+  const c = env.counters;
+  const pool = ep.pool;
+  if (pool) {
+    const deadline = Date.now() + env.drainMs;
+    let free = pool.drain();
+    while (free < pool.size && Date.now() < deadline) {
+      Atomics.wait(env.stop, 1, 0, 1);
+      free = pool.drain();
+    }
+    c[C.POOL_FREE_AT_END] = free;
+    c[C.POOL_SIZE] = pool.size;
+    pool.detach();
+  } else {
+    c[C.POOL_FREE_AT_END] = -1;
+  }
+  c[C.STATE] = 2;
+}
