@@ -9,6 +9,7 @@ import {
   type BufferSource,
 } from '../../zc/meta.js';
 import { copyBytes, mappingOf, type Mapping } from '../copy.js';
+import { FreeBatch } from '../free-batch.js';
 import { ifindexOf, mtuOf } from '../iface.js';
 import { emptyStats, type Device, type DeviceOptions, type DeviceStats } from '../types.js';
 import { RxRing, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID } from './rx-ring.js';
@@ -18,6 +19,7 @@ import {
 import { TP_STATUS_AVAILABLE, TP_STATUS_SEND_REQUEST, TX_DATA_MIN, TxRing } from './tx-ring.js';
 
 const MSG_DONTWAIT = 0x40;
+const EMPTY32 = new Uint32Array(0);
 const POLLIN = 0x1;
 
 export interface PacketDeviceOptions extends DeviceOptions {
@@ -65,7 +67,9 @@ export class PacketDevice implements Device {
   private txFd = -1;
   private rx: RxRing | null = null;
   private tx: TxRing | null = null;
+  /** alloc bursts for RX */
   private readonly scratch = new Uint32Array(256);
+  private readonly giveBack: FreeBatch;
   private readonly counters: DeviceStats = emptyStats();
   private readonly kernel = { tp_packets: 0, tp_drops: 0, tp_freeze_q_cnt: 0 };
 
@@ -75,6 +79,7 @@ export class PacketDevice implements Device {
     this.ifindex = ifindexOf(ifname);
     this.port = o.port ?? 0;
     this.source = o.source;
+    this.giveBack = new FreeBatch(o.source);
     const m = o.memory;
     this.meta = m.meta;
     this.bufferSize = m.bufferSize;
@@ -175,42 +180,33 @@ export class PacketDevice implements Device {
   sendBurst(indices: Uint32Array, n: number): number {
     if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
     const ring = this.tx;
-    const scratch = this.scratch, meta = this.meta, count = this.bufferCount, bs = this.bufferSize, base = this.bufferOffset;
-    let k = 0, queued = 0, bytes = 0;
-    if (ring) {
-      const t32 = ring.map.u32, fs = ring.frameSize, frames = ring.frameCount;
-      let full = false;
-      for (let i = 0; i < n; i++) {
-        const idx = indices[i];
-        if (idx >= count) { this.counters.txInvalid++; continue; } // not a buffer: nothing to give back
-        scratch[k++] = idx;
-        if (k === scratch.length) { this.source.free(scratch, k); k = 0; }
-        const mm = idx * META_WORDS;
-        const len = meta[mm + META_LEN], off = meta[mm + META_OFF];
-        if (len === 0 || off + len > bs || len > fs - TX_DATA_MIN - 3) { this.counters.txInvalid++; continue; }
-        const fw = ring.statusWord(ring.head);
-        if (full || Atomics.load(t32, fw) !== TP_STATUS_AVAILABLE) { full = true; this.counters.txRingFull++; continue; }
-        const from = base + idx * bs + off;
-        const frame = ring.head * fs;
-        const dataOff = TX_DATA_MIN + ((from - TX_DATA_MIN) & 3);
-        copyBytes(this.cluster, from, ring.map, frame + dataOff, len);
-        t32[fw + 1] = len; // tp_len
-        t32[fw + 3] = dataOff; // tp_mac (low half), tp_net = 0
-        Atomics.store(t32, fw, TP_STATUS_SEND_REQUEST);
-        ring.head = ring.head + 1 === frames ? 0 : ring.head + 1;
-        queued++;
-        bytes += len;
-      }
-      if (queued > 0) native.sendto(this.txFd, null, MSG_DONTWAIT, null);
-    } else {
-      for (let i = 0; i < n; i++) {
-        if (indices[i] >= count) continue;
-        scratch[k++] = indices[i];
-        if (k === scratch.length) { this.source.free(scratch, k); k = 0; }
-      }
-      this.counters.txRingFull += n;
+    const back = this.giveBack, meta = this.meta, count = this.bufferCount, bs = this.bufferSize, base = this.bufferOffset;
+    const t32 = ring ? ring.map.u32 : EMPTY32, fs = ring ? ring.frameSize : 0, frames = ring ? ring.frameCount : 0;
+    let queued = 0, bytes = 0, full = false;
+    for (let i = 0; i < n; i++) {
+      const idx = indices[i];
+      if (idx >= count) { this.counters.txInvalid++; continue; } // not a buffer: nothing to give back
+      // copied into the ring or dropped: either way the buffer is free again after this burst
+      back.add(idx);
+      if (!ring) { this.counters.txRingFull++; continue; } // opened with tx: false
+      const mm = idx * META_WORDS;
+      const len = meta[mm + META_LEN], off = meta[mm + META_OFF];
+      if (len === 0 || off + len > bs || len > fs - TX_DATA_MIN - 3) { this.counters.txInvalid++; continue; }
+      const fw = ring!.statusWord(ring!.head);
+      if (full || Atomics.load(t32, fw) !== TP_STATUS_AVAILABLE) { full = true; this.counters.txRingFull++; continue; }
+      const from = base + idx * bs + off;
+      const frame = ring!.head * fs;
+      const dataOff = TX_DATA_MIN + ((from - TX_DATA_MIN) & 3);
+      copyBytes(this.cluster, from, ring!.map, frame + dataOff, len);
+      t32[fw + 1] = len; // tp_len
+      t32[fw + 3] = dataOff; // tp_mac (low half), tp_net = 0
+      Atomics.store(t32, fw, TP_STATUS_SEND_REQUEST);
+      ring!.head = ring!.head + 1 === frames ? 0 : ring!.head + 1;
+      queued++;
+      bytes += len;
     }
-    if (k > 0) this.source.free(scratch, k); // copied into the ring (or dropped): the buffers are free again
+    if (queued > 0) native.sendto(this.txFd, null, MSG_DONTWAIT, null);
+    back.flush();
     this.counters.sent += queued;
     this.counters.sentBytes += bytes;
     this.counters.txCompleted += queued;

@@ -14,6 +14,7 @@ import {
   type BufferMemory, type BufferSource,
 } from '../../zc/meta.js';
 import { nowSecNsec } from '../clock.js';
+import { FreeBatch } from '../free-batch.js';
 import { checkQueue, ifindexOf, rxQueueCount } from '../iface.js';
 import { emptyStats, type Device, type DeviceMode, type DeviceOptions, type DeviceStats } from '../types.js';
 import { acquireXdp, releaseXdp, type XdpAttachMode, type XdpAttachment } from './attach.js';
@@ -72,7 +73,9 @@ export class XdpDevice implements Device {
   private readonly inFill: number[];
   private readonly fillDepth: number;
   private readonly held: Uint8Array;
+  /** alloc bursts for the fill rings */
   private readonly scratch: Uint32Array;
+  private readonly giveBack: FreeBatch;
   private readonly ts = new Uint32Array(2);
   private readonly counters: DeviceStats = emptyStats();
   private attachment: XdpAttachment | null = null;
@@ -112,6 +115,7 @@ export class XdpDevice implements Device {
     this.fillDepth = rx ? Math.max(1, Math.min(o.fillDepth ?? ringSize, ringSize, Math.floor(m.bufferCount / (2 * queues.length)))) : 0;
     this.held = new Uint8Array(m.bufferCount);
     this.scratch = new Uint32Array(ringSize);
+    this.giveBack = new FreeBatch(o.source);
     this.inFill = queues.map(() => 0);
 
     const headroom = Math.max(0, m.headroom - XDP_PACKET_HEADROOM);
@@ -229,32 +233,23 @@ export class XdpDevice implements Device {
     if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
     this.reclaim();
     const socks = this.txSocks;
-    if (socks.length === 0) {
-      this.dropAll(indices, 0, n);
-      this.counters.txRingFull += n;
-      return 0;
-    }
-    const s = socks[this.txRr];
+    const back = this.giveBack;
+    const meta = this.meta, held = this.held, bs = this.bufferSize, count = this.bufferCount;
+    const s = socks.length ? socks[this.txRr] : null;
     if (socks.length > 1) this.txRr = (this.txRr + 1) % socks.length;
-    const tx = s.tx!;
-    const room = tx.size - ((tx.local - tx.loadConsumer()) >>> 0);
-    const u32 = tx.u32, meta = this.meta, held = this.held, bs = this.bufferSize, count = this.bufferCount;
-    const scratch = this.scratch;
-    let p = tx.local, queued = 0, drop = 0, bytes = 0;
+    const tx = s ? s.tx! : null;
+    const room = tx ? tx.size - ((tx.local - tx.loadConsumer()) >>> 0) : 0;
+    const u32 = tx ? tx.u32 : EMPTY32;
+    let p = tx ? tx.local : 0, queued = 0, bytes = 0;
     for (let i = 0; i < n; i++) {
       const idx = indices[i];
       if (idx >= count) { this.counters.txInvalid++; continue; } // not a buffer: nothing to give back
       const mm = idx * META_WORDS;
       const len = meta[mm + META_LEN], off = meta[mm + META_OFF];
-      if (len === 0 || off + len > bs || queued >= room) {
-        if (queued >= room) this.counters.txRingFull++;
-        else this.counters.txInvalid++;
-        scratch[drop++] = idx;
-        if (drop === scratch.length) { this.source.free(scratch, drop); drop = 0; }
-        continue;
-      }
+      if (len === 0 || off + len > bs) { this.counters.txInvalid++; back.add(idx); continue; }
+      if (queued >= room) { this.counters.txRingFull++; back.add(idx); continue; }
       const addr = idx * bs + off;
-      const w = tx.entry(p++);
+      const w = tx!.entry(p++);
       u32[w] = addr >>> 0;
       u32[w + 1] = (addr / TWO32) >>> 0;
       u32[w + 2] = len;
@@ -263,7 +258,8 @@ export class XdpDevice implements Device {
       queued++;
       bytes += len;
     }
-    if (drop > 0) this.source.free(scratch, drop);
+    back.flush();
+    if (!tx || !s) return 0;
     if (queued > 0) {
       tx.local = p >>> 0;
       tx.publishProducer(tx.local);
@@ -275,35 +271,22 @@ export class XdpDevice implements Device {
     return queued;
   }
 
-  private dropAll(indices: Uint32Array, from: number, n: number): void {
-    const scratch = this.scratch;
-    let k = 0;
-    for (let i = from; i < n; i++) {
-      if (indices[i] >= this.bufferCount) continue;
-      scratch[k++] = indices[i];
-      if (k === scratch.length) { this.source.free(scratch, k); k = 0; }
-    }
-    if (k > 0) this.source.free(scratch, k);
-  }
-
   /** Completion rings -> buffer source. */
   private reclaim(): void {
-    const scratch = this.scratch, held = this.held, shift = this.shift, cph = this.chunksPerHigh;
+    const held = this.held, shift = this.shift, cph = this.chunksPerHigh, back = this.giveBack;
     for (const s of this.txSocks) {
       const comp = s.comp!;
       const cons = comp.local;
       const n = (comp.loadProducer() - cons) >>> 0;
       if (n === 0) continue;
       const u32 = comp.u32;
-      let k = 0;
       for (let i = 0; i < n; i++) {
         const w = comp.entry(cons + i);
         const idx = u32[w + 1] * cph + (u32[w] >>> shift);
         held[idx] = 0;
-        scratch[k++] = idx;
-        if (k === scratch.length) { this.source.free(scratch, k); k = 0; }
+        back.add(idx);
       }
-      if (k > 0) this.source.free(scratch, k);
+      back.flush();
       comp.local = (cons + n) >>> 0;
       comp.publishConsumer(comp.local);
       this.counters.txCompleted += n;
@@ -357,15 +340,12 @@ export class XdpDevice implements Device {
     if (att) releaseXdp(att);
     this.attachment = null;
     // the sockets are gone: every buffer we held (fill ring, in-kernel, TX) is free again
-    const scratch = this.scratch;
-    let k = 0;
     for (let i = 0; i < this.held.length; i++) {
       if (this.held[i] === 0) continue;
       this.held[i] = 0;
-      scratch[k++] = i;
-      if (k === scratch.length) { this.source.free(scratch, k); k = 0; }
+      this.giveBack.add(i);
     }
-    if (k > 0) this.source.free(scratch, k);
+    this.giveBack.flush();
     this.socks.length = 0;
   }
 
@@ -377,3 +357,4 @@ export class XdpDevice implements Device {
 }
 
 const EMPTY = new Uint8Array(0);
+const EMPTY32 = new Uint32Array(0);
