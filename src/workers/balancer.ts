@@ -27,9 +27,9 @@ export interface Picker {
 /**
  * Builds the per-packet choice. `outputs` 0 means a last stage: the result
  * only says keep (>= 0) or drop. `stage` maps every non-negative function
- * result to output 0.
+ * result to output 0. `raw` returns the hash itself (u32), for fanout groups.
  */
-export function makePicker(cluster: Cluster, mode: HashMode, fn: PacketFunction | null, outputs: number, stage: boolean): Picker {
+export function makePicker(cluster: Cluster, mode: HashMode, fn: PacketFunction | null, outputs: number, stage: boolean, raw = false): Picker {
   const mem = cluster.memory;
   const meta = mem.meta;
   const bytes = mem.bytes;
@@ -51,20 +51,23 @@ export function makePicker(cluster: Cluster, mode: HashMode, fn: PacketFunction 
       if (!(r >= 0)) return DROP_FN; // negative, NaN, undefined
       if (stage || outputs === 0) return 0;
       r = Math.floor(r);
+      if (raw) return r >>> 0;
       return r < M ? r : DROP_INVALID;
     };
   } else if (mode === 'round-robin') {
     let next = 0;
-    res.pick = () => {
-      const o = next;
-      next = o + 1 === M ? 0 : o + 1;
-      return o;
-    };
+    res.pick = raw
+      ? () => (next = (next + 1) >>> 0)
+      : () => {
+        const o = next;
+        next = o + 1 === M ? 0 : o + 1;
+        return o;
+      };
   } else if (mode === 'port') {
     res.pick = (b) => {
       const port = meta[b * META_WORDS + META_PORT];
       meta[b * META_WORDS + META_HASH] = port;
-      return port % M;
+      return raw ? port : port % M;
     };
   } else {
     const hash = FLOW_HASHES[mode];
@@ -73,7 +76,7 @@ export function makePicker(cluster: Cluster, mode: HashMode, fn: PacketFunction 
       const m = b * META_WORDS;
       const h = hash(bytes, base + b * size + meta[m + META_OFF], meta[m + META_LEN], info);
       meta[m + META_HASH] = h;
-      return h % M;
+      return raw ? h : h % M;
     };
   }
   return res;

@@ -95,11 +95,14 @@ export function runFanout(env: LoopEnv, ep: Endpoints, cluster: Cluster, bits: n
   const hashPick = plan.hashPicker?.pick ?? null;
   const maskFn = plan.maskFn;
 
-  const reclaimCheck = (o: number): void => {
+  // `pending`: buffers of the current burst already marked as held but not sent yet (not the dead consumer's).
+  const reclaimCheck = (o: number, pending: number): void => {
     const r = rings[o];
     if (r === null) return;
     if (Atomics.load(r.ctrl, Q.RECLAIM) !== 0 && Atomics.load(r.ctrl, Q.CONS_SLOT) !== 0) {
-      c[C.RECLAIMED_SHARED] += pool.releaseHeldBy(bitArr[o], r.inRings(bufferCount));
+      const marks = r.inRings(bufferCount);
+      for (let j = 0; j < pending; j++) marks[keep[j]] = 1;
+      c[C.RECLAIMED_SHARED] += pool.releaseHeldBy(bitArr[o], marks);
       outputs[o].maintain(); // the core's reclaim: frees the consumer slot
       r.reclaimsSeen = r.ctrl[Q.RECLAIMS];
     }
@@ -111,7 +114,7 @@ export function runFanout(env: LoopEnv, ep: Endpoints, cluster: Cluster, bits: n
       r.reclaimsSeen = r.ctrl[Q.RECLAIMS];
     }
   };
-  const idler = new Idler(env, ep, () => { for (let o = 0; o < M; o++) { reclaimCheck(o); raceCheck(o); } });
+  const idler = new Idler(env, ep, () => { for (let o = 0; o < M; o++) { reclaimCheck(o, 0); raceCheck(o); } });
 
   let ii = 0;
   c[C.STATE] = 1;
@@ -193,7 +196,7 @@ export function runFanout(env: LoopEnv, ep: Endpoints, cluster: Cluster, bits: n
       const start = o * B;
       for (let j = 0; j < nk; j++) if ((masks[j] & bit) !== 0) flat[start + k++] = keep[j];
       if (k === 0) continue;
-      reclaimCheck(o);
+      reclaimCheck(o, nk);
       const acc = outputs[o].sendBurst(views[o], k);
       raceCheck(o);
       sent += acc;

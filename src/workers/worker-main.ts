@@ -74,7 +74,7 @@ async function main(d: WorkerData): Promise<void> {
         runFanout(env, ep, cluster, bits, { groups, hashPicker: null, maskFn, lastError: () => err }, setError);
       } else {
         // In-group choice: the hash (or the function's result) modulo the group size.
-        const p = grouped ? makePicker(cluster, f.mode ?? 'five-tuple', fn, 0x7fffffff, false) : null;
+        const p = grouped ? makePicker(cluster, f.mode ?? 'five-tuple', fn, 1, false, true) : null;
         parentPort!.postMessage({ type: 'ready' });
         runFanout(env, ep, cluster, bits, { groups, hashPicker: p, maskFn: null, lastError: () => p?.lastError ?? '' }, setError);
       }
