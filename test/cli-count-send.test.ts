@@ -29,7 +29,7 @@ for (const kind of ['zc:', '']) {
       // Wait until the capture is open before sending.
       for (let i = 0; i < 100 && !c.err().includes('Capturing'); i++) await sleep(50);
       await sleep(200);
-      veth.exec(process.execPath, [BIN, 'send', '-i', veth.peer, '-n', String(N), '-p', '20000', '-l', '128', '-b', '16', '-q']);
+      veth.exec(process.execPath, [BIN, 'send', '-i', veth.peer, '-n', String(N), '-p', '8000', '-l', '128', '-b', '16', '-q']);
       const r = await c.done;
       assert.equal(r.code, 0, r.err);
       const j = JSON.parse(r.out.trim().split('\n').pop()!);

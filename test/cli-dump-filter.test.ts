@@ -40,7 +40,7 @@ for (const kind of ['zc:', '']) {
       for (let i = 0; i < 100 && !d.err().includes('capturing'); i++) await sleep(50);
       assert.match(d.err(), new RegExp(`\\(${kind ? 'xdp' : 'socket'}\\)`), 'the filter runs in the kernel');
       await sleep(200);
-      veth.exec(process.execPath, [BIN, 'send', '-i', veth.peer, '-n', String(N), '-b', '16', '-l', '100', '-p', '20000', '-q']);
+      veth.exec(process.execPath, [BIN, 'send', '-i', veth.peer, '-n', String(N), '-b', '16', '-l', '100', '-p', '5000', '-q']);
       const r = await d.done;
       assert.equal(r.code, 0, r.err);
       const j = JSON.parse(r.out.trim());
@@ -121,3 +121,34 @@ test('a bad filter is refused with libpcap\'s message', () => {
   assert.match(r.stderr, /syntax error|prot/);
   assert.match(r.stderr, /ERR_RINGZERO_FILTER_SYNTAX/);
 });
+
+for (const kind of ['zc:', '']) {
+  test(`-F reload on a ${kind ? 'zc: (XDP)' : 'standard (socket)'} device swaps the kernel filter in place`, { skip: skipNet }, async () => {
+    const veth = createVethPair();
+    const dir = mkdtempSync(join(tmpdir(), 'rz-filt-'));
+    try {
+      const ffile = join(dir, 'filter');
+      writeFileSync(ffile, 'src host 10.0.0.1\n');
+      const cnt = start('count', ['-i', kind + veth.host, '-F', ffile, '--json', '-d', '30']);
+      for (let i = 0; i < 100 && !cnt.err().includes('Capturing'); i++) await sleep(50);
+      await sleep(200);
+      veth.exec(process.execPath, [BIN, 'send', '-i', veth.peer, '-n', '400', '-b', '4', '-p', '4000', '-q']);
+      await sleep(300);
+      writeFileSync(ffile, 'src host 10.0.0.1 or src host 10.0.0.2\n');
+      cnt.p.kill('SIGUSR1');
+      for (let i = 0; i < 100 && !cnt.err().includes('reloaded'); i++) await sleep(20);
+      assert.match(cnt.err(), /filter reloaded/);
+      veth.exec(process.execPath, [BIN, 'send', '-i', veth.peer, '-n', '400', '-b', '4', '-p', '4000', '-q']);
+      await sleep(300);
+      cnt.p.kill('SIGINT');
+      const r = await cnt.done;
+      assert.equal(r.code, 0, r.err);
+      const j = JSON.parse(r.out.trim().split('\n').pop()!);
+      assert.equal(j.packets, 100 + 200, r.err);
+      assert.equal(j.filtered_in_user_space, 0, 'the filter ran in the kernel');
+    } finally {
+      rmSync(dir, { recursive: true });
+      veth.remove();
+    }
+  });
+}

@@ -3,7 +3,7 @@
 import { Cluster } from '../zc/cluster.js';
 import type { BufferPool } from '../zc/pool.js';
 import type { QueueConsumer } from '../zc/consumer.js';
-import { openDevice, type Device } from '../devices/index.js';
+import { openDevice, PacketDevice, XdpDevice, type Device } from '../devices/index.js';
 import { PcapDevice } from '../devices/pcap.js';
 import { UsageError } from './args.js';
 import { compileFor, deviceFilterOptions } from './filter-option.js';
@@ -94,11 +94,9 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
     setFilter(f) {
       if (place === 'js') this.jsFilter = f.match;
       else if (place === 'none') throw new UsageError('no filter to replace');
-      else {
-        const dd = d as Device & { setFilter?: (f: CompiledFilter) => void };
-        if (!dd.setFilter) throw new UsageError(`${spec}: this device cannot replace its kernel filter while open`);
-        dd.setFilter(f);
-      }
+      else if (d instanceof XdpDevice) d.setXdpFilter(f.xdpFunction(), 'pass');
+      else if (d instanceof PacketDevice) d.setSocketFilter((fd) => f.attachToSocket(fd));
+      else throw new UsageError(`${spec}: this device cannot replace its filter while open`);
     },
     description: `${spec} (${d.mode}${d.queues.length ? `, queue ${d.queues.join(',')}` : ''})`,
     recv(out, max, waitMs) {

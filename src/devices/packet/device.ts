@@ -237,6 +237,12 @@ export class PacketDevice implements Device {
     return { ...this.counters, kernelDrops: this.kernel.tp_drops, kernel: { ...this.kernel } };
   }
 
+  /** Replaces the socket filter (e.g. `(fd) => filter.attachToSocket(fd)`); SO_ATTACH_FILTER swaps it atomically. */
+  setSocketFilter(attach: (fd: number) => void): void {
+    if (this.rxFd < 0) throw new InvalidArgumentError(`${this.name}: opened without RX, it has no receive socket`);
+    attach(this.rxFd);
+  }
+
   close(): void {
     if (this.closed) return;
     this.stats();

@@ -9,7 +9,7 @@
 import { native } from '../../native/index.js';
 import { XdpProgramExistsError, errnoOf } from '../../errors.js';
 import {
-  XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, attachXdpLink, createXskMap, loadXdpProgram,
+  XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, attachXdpLink, createXskMap, loadXdpProgram, updateXdpLink,
 } from './bpf.js';
 import { buildXdpRedirectProgram } from './program.js';
 
@@ -82,6 +82,25 @@ export function acquireXdp(o: AcquireOptions): XdpAttachment {
     for (const undo of cleanup.reverse()) undo();
     throw e;
   }
+}
+
+/**
+ * Replaces the filter of the program this thread runs on an interface, for
+ * every device sharing it, without detaching (reload of -F on SIGUSR1).
+ */
+export function replaceXdpFilter(a: XdpAttachment, filter: Uint8Array | undefined, rejectAction: number): void {
+  const e = byIfindex.get(a.ifindex);
+  if (!e || e !== a) return;
+  const progFd = loadXdpProgram(buildXdpRedirectProgram({ xskMapFd: e.mapFd, filter, rejectAction }));
+  try {
+    updateXdpLink(e.linkFd, progFd, e.progFd);
+  } catch (err) {
+    native.close(progFd);
+    throw err;
+  }
+  native.close(e.progFd);
+  e.progFd = progFd;
+  e.filterKey = keyOf(filter, rejectAction);
 }
 
 /** Drops one user; the last one closes the link (detaching the program), the program and the map. */

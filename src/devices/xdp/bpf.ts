@@ -11,6 +11,7 @@ const BPF_MAP_UPDATE_ELEM = 2;
 const BPF_MAP_DELETE_ELEM = 3;
 const BPF_PROG_LOAD = 5;
 const BPF_LINK_CREATE = 28;
+const BPF_LINK_UPDATE = 29;
 // enum bpf_map_type / bpf_prog_type / bpf_attach_type
 const BPF_MAP_TYPE_XSKMAP = 17;
 const BPF_PROG_TYPE_XDP = 6;
@@ -145,4 +146,19 @@ export function attachXdpLink(progFd: number, ifindex: number, ifname: string, f
     }
     rethrowPermission(e, 'CAP_NET_ADMIN and CAP_BPF', `attaching XDP to ${ifname} (bpf BPF_LINK_CREATE)`);
   }
+}
+
+/**
+ * Swaps the program behind an XDP link atomically (BPF_LINK_UPDATE): packets
+ * see either the old or the new program, never none. `oldProgFd` makes the
+ * kernel refuse the swap if someone else replaced it meanwhile.
+ */
+export function updateXdpLink(linkFd: number, newProgFd: number, oldProgFd: number): void {
+  const attr = new Uint8Array(ATTR_SIZE);
+  const v = new DataView(attr.buffer);
+  v.setUint32(0, linkFd, true); // link_update.link_fd
+  v.setUint32(4, newProgFd, true); // new_prog_fd
+  v.setUint32(8, 4, true); // flags: BPF_F_REPLACE
+  v.setUint32(12, oldProgFd, true); // old_prog_fd
+  native.bpf(BPF_LINK_UPDATE, attr);
 }

@@ -17,7 +17,7 @@ import { nowSecNsec } from '../clock.js';
 import { FreeBatch } from '../free-batch.js';
 import { checkQueue, ifindexOf, rxQueueCount } from '../iface.js';
 import { emptyStats, type Device, type DeviceMode, type DeviceOptions, type DeviceStats } from '../types.js';
-import { acquireXdp, releaseXdp, type XdpAttachMode, type XdpAttachment } from './attach.js';
+import { acquireXdp, releaseXdp, replaceXdpFilter, type XdpAttachMode, type XdpAttachment } from './attach.js';
 import { xskMapDelete, xskMapSet } from './bpf.js';
 import { raiseMemlock } from './memlock.js';
 import { XDP_DROP, XDP_PASS } from './program.js';
@@ -321,6 +321,16 @@ export class XdpDevice implements Device {
     }
     out.kernelDrops = (out.kernel.rx_dropped ?? 0) + (out.kernel.rx_ring_full ?? 0);
     return out;
+  }
+
+  /**
+   * Replaces the XDP filter (eBPF subprogram bytes, as `xdpFilter`) of the
+   * program this device runs, atomically: no packet sees no program.
+   */
+  setXdpFilter(filter: Uint8Array | undefined, reject: 'pass' | 'drop' = 'pass'): void {
+    if (this.closed) throw new DeviceClosedError(`${this.name}: closed`);
+    if (!this.attachment) throw new InvalidArgumentError(`${this.name}: opened without RX, it runs no XDP program`);
+    replaceXdpFilter(this.attachment, filter, reject === 'drop' ? XDP_DROP : XDP_PASS);
   }
 
   close(): void {
