@@ -256,6 +256,7 @@ export class Cluster {
     if (prev !== 0 && this.attach.state(prev - 1) === ATTACH_STATE.DEAD) this.attach.release(prev - 1);
     this.slots.add(slot);
     const p = new QueueProducer(parts, dropSink);
+    p.wake = !this.guest;
     p.onReclaimed = (dead) => { if (this.attach.state(dead) === ATTACH_STATE.DEAD) this.attach.release(dead); };
     p.onClose = () => {
       Atomics.compareExchange(parts.ctrl, Q.PROD_SLOT, slot + 1, 0);
@@ -292,6 +293,7 @@ export class Cluster {
     this.slots.add(slot);
     const gen = Atomics.load(ctrl, Q.GEN);
     return new QueueConsumer(parts, gen, {
+      pollOnly: this.guest,
       checkOwner: () => this.checkOwner(),
       beat: () => this.attach.beat(slot),
       detach: (held) => {

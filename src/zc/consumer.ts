@@ -7,6 +7,9 @@
 // process, wakes it: consumer stores WAITERS=1 then re-reads PROD; producer
 // stores PROD then reads WAITERS. Both are sequentially consistent, so one of
 // them sees the other (no lost wake-up); futex_wait itself re-checks PROD.
+// Inside a VM (the queue on an ivshmem BAR) there is no futex: the kernel
+// refuses one on device memory (EFAULT) and the producer runs under another
+// kernel anyway, so waitBurst sleeps in 1 ms steps and polls PROD instead.
 import { native } from '../native/index.js';
 import { Q } from './layout.js';
 import type { QueueCounters, QueueParts } from './queue.js';
@@ -22,10 +25,14 @@ export interface ConsumerHooks {
   beat(): void;
   /** releases the registration (attach slot) */
   detach(held: number): void;
+  /** no futex (a guest on an ivshmem BAR): waitBurst polls in short sleeps */
+  pollOnly?: boolean;
 }
 
 const IDLE_CHECK_MS = 250;
 const WAIT_SLICE_MS = 100;
+const POLL_SLEEP_MS = 1;
+const pollCell = new Int32Array(new SharedArrayBuffer(4));
 
 export class QueueConsumer {
   readonly id: number;
@@ -110,6 +117,7 @@ export class QueueConsumer {
     if (n > 0 || timeoutMs === 0) return n;
     const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
     const ctrl = this.ctrl;
+    if (this.hooks.pollOnly) return this.pollBurst(out, max, deadline);
     for (;;) {
       Atomics.store(ctrl, Q.WAITERS, 1);
       const seen = Atomics.load(ctrl, Q.PROD);
@@ -124,6 +132,23 @@ export class QueueConsumer {
       if (n > 0) return n;
       this.hooks.beat();
       this.hooks.checkOwner();
+    }
+  }
+
+  /** waitBurst without futex: sleep-poll; never sets WAITERS, so producers make no futex calls for us. */
+  private pollBurst(out: Uint32Array, max: number, deadline: number): number {
+    let lastCheck = Date.now();
+    for (;;) {
+      const now = Date.now();
+      if (now >= deadline) return 0;
+      Atomics.wait(pollCell, 0, 0, Math.min(deadline - now, POLL_SLEEP_MS));
+      const n = this.recvBurst(out, max);
+      if (n > 0) return n;
+      if (Date.now() - lastCheck >= WAIT_SLICE_MS) {
+        lastCheck = Date.now();
+        this.hooks.beat();
+        this.hooks.checkOwner();
+      }
     }
   }
 

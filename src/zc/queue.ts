@@ -67,6 +67,8 @@ export class QueueProducer {
   onReclaimed: ((deadSlot: number) => void) | null = null;
   /** set by the cluster: releases this producer's registration */
   onClose: (() => void) | null = null;
+  /** false in a VM guest: no futex on an ivshmem BAR (EFAULT), and the consumer sleeps under another kernel */
+  wake = true;
 
   constructor(parts: QueueParts, dropSink: Pick<BufferSource, 'free'>) {
     this.id = parts.id;
@@ -100,7 +102,7 @@ export class QueueProducer {
     f[Q.IN_BYTES_F64] += bytes;
     if (k < n) this.drop(indices, k, n);
     // Pairs with the consumer's WAITERS store before it re-checks PROD and sleeps.
-    if (k > 0 && Atomics.load(ctrl, Q.WAITERS) !== 0) native.futexWake(ctrl, Q.PROD * 4, 1);
+    if (k > 0 && this.wake && Atomics.load(ctrl, Q.WAITERS) !== 0) native.futexWake(ctrl, Q.PROD * 4, 1);
     return k;
   }
 
