@@ -13,13 +13,14 @@ import type { QueueProducer } from '../src/zc/queue.js';
 import { META_LEN, META_WORDS } from '../src/zc/meta.js';
 import { ROLE } from '../src/zc/layout.js';
 import { coldplugArgs, hotplugIvshmem, unplugIvshmem } from '../src/vm/index.js';
-import { needRoot, firstOf } from './helpers/env.js';
+import { IvshmemSizeError, QmpCommandError, QmpConnectError } from '../src/errors.js';
+import { firstOf } from './helpers/env.js';
 import { testClusterId } from './helpers/zc-procs.js';
 import { bootGuest, guestImage, qemuUnavailable, removeDir, tempDir, until, type Guest, type GuestImage } from './helpers/vm-qemu.js';
 import { bytesOf, fillPacket, packetIsExact, seqOf } from './helpers/vm-packets.js';
 
 let image: GuestImage | null = null;
-let skip: string | false = firstOf(needRoot(), qemuUnavailable());
+let skip: string | false = firstOf(qemuUnavailable());
 const guests: Guest[] = [];
 const clusters: Cluster[] = [];
 const dirs: string[] = [];
@@ -83,8 +84,12 @@ async function send(c: Cluster, pool: BufferPool, prod: QueueProducer, first: nu
   return accepted;
 }
 
+function consumeCommand(id: number, packets: number, progressEvery = 500): string {
+  return `node dist/test/helpers/vm-guest-consume.js '${JSON.stringify({ id, queue: 0, packets, progressEvery })}'`;
+}
+
 function resultOf(g: Guest, line: RegExpMatchArray): { packets: number; bytes: number; bad: number; firstBad: number; ended: string } {
-  try { return JSON.parse(line[1]); } catch { throw new Error(`bad result line ${line[0]}; console:\n${g.console()}`); }
+  try { return JSON.parse(line[line.length - 1]); } catch { throw new Error(`bad result line ${line[0]}; console:\n${g.console()}`); }
 }
 
 test('cold-plug: a guest `ringzero count` on queue 0 of a host cluster counts exactly the N packets and bytes the host sent', { skip, timeout: 180_000 }, async () => {
@@ -117,7 +122,7 @@ test('hot-plug: QEMU runs first, the cluster is plugged in through QMP, the gues
   const waitDevice = 'until grep -qs 0x1110 /sys/bus/pci/devices/*/device; do sleep 0.1; done';
   const waitGone = 'while grep -qs 0x1110 /sys/bus/pci/devices/*/device; do sleep 0.1; done; echo RZ-UNPLUGGED';
   const g = boot({
-    command: `${waitDevice}; echo RZ-DEVICE; node dist/test/helpers/vm-guest-consume.js '${JSON.stringify({ id, queue: 0, packets: N, progressEvery: 500 })}'; ${waitGone}`,
+    command: `${waitDevice}; echo RZ-DEVICE; ${consumeCommand(id, N)}; ${waitGone}`,
     qmpSocket: qmp,
   });
   await g.waitFor(/^RZ-BOOTED/, 90_000);
@@ -128,11 +133,13 @@ test('hot-plug: QEMU runs first, the cluster is plugged in through QMP, the gues
   const plug = await hotplugIvshmem(qmp, c);
   assert.equal(plug.size, c.memory.sab.byteLength);
   await g.waitFor(/^RZ-DEVICE$/, 30_000);
-  const attached = await g.waitFor(/^attached (\S+)$/, 60_000);
+  // The same cluster twice into one VM: QEMU refuses the duplicate id, the first device stays.
+  await assert.rejects(hotplugIvshmem(qmp, c), (e: unknown) => e instanceof QmpCommandError && e.command === 'object-add');
+  const attached = await g.waitFor(new RegExp(`^attached ${id} (\\S+)$`), 60_000);
   assert.match(attached[1], /^\/sys\/bus\/pci\/devices\/[0-9a-f:.]+\/resource2$/);
   await until(() => guestConsumer(c, 0) !== undefined, 30_000, "the guest's consumer on queue 0");
   assert.equal(await send(c, pool, prod, 0, N), N);
-  const r = resultOf(g, await g.waitFor(/^result (.*)$/, 90_000));
+  const r = resultOf(g, await g.waitFor(new RegExp(`^result ${id} (.*)$`), 90_000));
   assert.deepEqual({ packets: r.packets, bytes: r.bytes, bad: r.bad }, { packets: N, bytes: bytesOf(0, N), bad: 0 });
   await until(() => pool.drain() === pool.size, 10_000, 'every buffer back in the pool');
   await unplugIvshmem(plug, { timeoutMs: 30_000 });
@@ -147,7 +154,7 @@ test('a guest VM killed mid-stream: the host keeps sending, the queue is reclaim
   const c = cluster({ guestTimeoutMs: 1500 });
   const pool = c.pool(0);
   const prod = c.producer(0, pool);
-  const g = boot({ command: `node dist/test/helpers/vm-guest-consume.js '${JSON.stringify({ id: c.id, queue: 0, packets: 0, progressEvery: 200 })}'`, args: coldplugArgs(c) });
+  const g = boot({ command: consumeCommand(c.id, 0, 200), args: coldplugArgs(c) });
   await until(() => guestConsumer(c, 0) !== undefined, 90_000, `the guest's consumer on queue 0 (console:\n${g.console()})`);
   // Stream until the guest has checked some packets, then kill the VM while the host is still sending.
   let stop = false;
@@ -155,7 +162,7 @@ test('a guest VM killed mid-stream: the host keeps sending, the queue is reclaim
   const streaming = (async () => {
     while (!stop) { await send(c, pool, prod, seq, 64, true, () => stop); seq += 64; }
   })();
-  await g.waitFor(/^progress ([1-9]\d{3,})$/, 90_000); // >= 1000 packets, all exact so far
+  await g.waitFor(new RegExp(`^progress ${c.id} [1-9]\\d{3,}$`), 90_000); // >= 1000 packets
   assert.ok(!g.lines.some((l) => l.startsWith('result')), 'the guest consumer is still running');
   await g.kill();
   stop = true;
@@ -208,4 +215,43 @@ test('a guest VM killed mid-stream: the host keeps sending, the queue is reclaim
   await until(() => pool.drain() === pool.size, 10_000, 'every buffer back in the pool at the end');
   prod.close();
   pool.detach();
+});
+
+test('two clusters in one VM: each guest consumer finds its own cluster by the id in the region header and gets only its packets', { skip, timeout: 180_000 }, async () => {
+  const a = cluster();
+  const b = cluster();
+  const NA = 700;
+  const NB = 1100;
+  const g = boot({ command: `${consumeCommand(b.id, NB)} & ${consumeCommand(a.id, NA)} & wait`, args: [...coldplugArgs(a), ...coldplugArgs(b)] });
+  const ends = [];
+  for (const [c, n] of [[a, NA], [b, NB]] as const) {
+    const pool = c.pool(0);
+    const prod = c.producer(0, pool);
+    ends.push({ c, n, pool, prod });
+  }
+  await until(() => guestConsumer(a, 0) !== undefined && guestConsumer(b, 0) !== undefined, 90_000, `both guest consumers (console:\n${g.console()})`);
+  await Promise.all(ends.map((e) => send(e.c, e.pool, e.prod, 0, e.n)));
+  for (const { c, n } of ends) {
+    const r = resultOf(g, await g.waitFor(new RegExp(`^result ${c.id} (.*)$`), 90_000));
+    assert.deepEqual({ packets: r.packets, bytes: r.bytes, bad: r.bad }, { packets: n, bytes: bytesOf(0, n), bad: 0 }, `cluster ${c.id}`);
+  }
+  const paths = [a, b].map((c) => new RegExp(`^attached ${c.id} (\\S+)$`).exec(g.lines.find((l) => l.startsWith(`attached ${c.id} `)) ?? '')?.[1]);
+  assert.notEqual(paths[0], paths[1], 'two different ivshmem devices');
+  await g.waitFor(/^RZ-EXIT 0$/, 30_000);
+  for (const e of ends) { e.prod.close(); e.pool.detach(); }
+});
+
+test('a region whose size is not a power of two is refused before QEMU sees it (QEMU would abort the VM)', () => {
+  const c = Cluster.create({ id: testClusterId(), buffers: 1100, queues: 1, hugepages: 'never' });
+  clusters.push(c);
+  assert.notEqual(c.memory.sab.byteLength & (c.memory.sab.byteLength - 1), 0, 'this layout is not a power of two by itself');
+  assert.throws(() => coldplugArgs(c), (e: unknown) => e instanceof IvshmemSizeError && /powerOfTwoSize/.test((e as Error).message));
+  return assert.rejects(hotplugIvshmem('/nonexistent/qmp.sock', c), IvshmemSizeError);
+});
+
+test('hot-plug to a QMP socket that nobody serves fails with QmpConnectError naming the -qmp flag', async () => {
+  const c = cluster();
+  const dir = tempDir();
+  dirs.push(dir);
+  await assert.rejects(hotplugIvshmem(`${dir}/none.sock`, c), (e: unknown) => e instanceof QmpConnectError && /-qmp unix:/.test((e as Error).message));
 });

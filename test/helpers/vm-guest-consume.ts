@@ -2,8 +2,8 @@
 // (Cluster.attach finds it on the ivshmem device), consumes one queue and
 // checks every packet byte for byte (vm-packets.ts). argv[2] is JSON
 // { id, queue, packets (0: until the cluster closes), progressEvery }.
-// Prints "attached PATH", "progress N" lines and a final "result JSON" line
-// on the serial console.
+// Prints "attached ID PATH", "progress ID N" lines and a final
+// "result ID JSON" line on the serial console.
 import { Cluster } from '../../src/zc/cluster.js';
 import { META_LEN, META_WORDS } from '../../src/zc/meta.js';
 import { ClusterClosedError } from '../../src/errors.js';
@@ -12,7 +12,7 @@ import { packetIsExact, seqOf } from './vm-packets.js';
 const o = JSON.parse(process.argv[2]) as { id: number; queue: number; packets: number; progressEvery: number };
 const c = Cluster.attach(o.id);
 const cons = c.consumer(o.queue);
-process.stdout.write(`attached ${c.path}\n`);
+process.stdout.write(`attached ${o.id} ${c.path}\n`);
 const meta = c.memory.meta;
 const bytes = c.memory.bytes;
 const burst = new Uint32Array(64);
@@ -36,12 +36,12 @@ try {
       packets++;
     }
     if (n > 0) cons.release(burst, n);
-    if (packets - lastProgress >= o.progressEvery) { lastProgress = packets; process.stdout.write(`progress ${packets}\n`); }
+    if (packets - lastProgress >= o.progressEvery) { lastProgress = packets; process.stdout.write(`progress ${o.id} ${packets}\n`); }
   }
 } catch (e) {
   if (!(e instanceof ClusterClosedError)) throw e;
   ended = e.message;
 }
-process.stdout.write(`result ${JSON.stringify({ packets, bytes: total, bad, firstBad, ended })}\n`);
+process.stdout.write(`result ${o.id} ${JSON.stringify({ packets, bytes: total, bad, firstBad, ended })}\n`);
 cons.close();
 c.close();
