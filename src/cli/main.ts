@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { run: () => Promise<Command>; help: string }> = 
   stats: { run: async () => statsCommand, help: 'show the shared counters of a running cluster (-c ID)' },
   cleanup: { run: async () => cleanupCommand, help: 'remove regions left by dead owners' },
   count: { run: async () => (await import('./count.js')).countCommand, help: 'count packets from a device or a cluster queue (zcount, pfcount)' },
+  balance: { run: async () => (await import('./balance.js')).balanceCommand, help: 'balance device traffic to queues of a cluster (zbalance_ipc)' },
   dump: { run: async () => (await import('./dump.js')).dumpCommand, help: 'write packets to a pcap/pcapng file, with rotation (pfdump)' },
   send: { run: async () => (await import('./send.js')).sendCommand, help: 'send synthetic frames to a device (zsend, pfsend)' },
 };

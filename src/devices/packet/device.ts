@@ -4,6 +4,8 @@
 // buffer is free again right away).
 import { native } from '../../native/index.js';
 import { DeviceClosedError, InvalidArgumentError } from '../../errors.js';
+import { attachToSocket } from '../../filter/socket.js';
+import { checkProgram } from '../../filter/check.js';
 import {
   META_HASH, META_LEN, META_NSEC, META_OFF, META_PORT, META_SEC, META_WIRELEN, META_WORDS,
   type BufferSource,
@@ -45,6 +47,12 @@ export interface PacketDeviceOptions extends DeviceOptions {
    * classic BPF program from filter/).
    */
   attachFilter?: (fd: number) => void;
+  /**
+   * The same as plain data (e.g. for a device opened inside a worker thread):
+   * a classic BPF program, 8 bytes per instruction (struct sock_filter),
+   * checked and attached with SO_ATTACH_FILTER before bind.
+   */
+  socketFilter?: Uint8Array;
 }
 
 export class PacketDevice implements Device {
@@ -99,6 +107,7 @@ export class PacketDevice implements Device {
         if (!o.captureOutgoing) ignoreOutgoing(this.rxFd);
         this.rx = new RxRing(this.rxFd, { blockSize, blockCount, blockTimeoutMs: o.blockTimeoutMs ?? 2 });
         o.attachFilter?.(this.rxFd);
+        if (o.socketFilter) attachToSocket(this.rxFd, checkProgram(o.socketFilter));
         bindTo(this.rxFd, this.ifindex, true);
         if (o.fanout) joinFanout(this.rxFd, o.fanout);
         if (o.promiscuous ?? true) addPromiscuous(this.rxFd, this.ifindex);

@@ -1,0 +1,119 @@
+// What the cluster-owning commands (balance, fanout, pipeline) share: the
+// cluster, the consumer commands to print, the per-second lines with
+// per-queue counters, --json, --metrics, and a clean shutdown that tells
+// attached consumers the cluster is gone.
+import { Cluster } from '../zc/cluster.js';
+import type { WorkerHandle, WorkerStats } from '../workers/index.js';
+import { intFlag, numFlag, UsageError, type FlagSpec, type Parsed } from './args.js';
+import { runLoop, type LoopResult } from './loop.js';
+import { absoluteLine, actualLine, thousands } from './format.js';
+import { serveMetrics, type Sample } from './metrics.js';
+
+export const OWNER_FLAGS: FlagSpec[] = [
+  { names: ['c', 'cluster'], value: true, help: 'cluster id (required): consumers attach with -i zc:ID@QUEUE' },
+  { names: ['q', 'queue-len'], value: true, help: 'slots per queue, a power of two (default 4096)' },
+  { names: ['buffers'], value: true, help: 'cluster buffers (default: enough for every queue and device ring)' },
+  { names: ['g', 'core'], value: true, help: 'pin the worker thread to this CPU' },
+  { names: ['p', 'per-queue'], value: false, help: 'print per-queue stats every second' },
+  { names: ['d', 'duration'], value: true, help: 'stop after this many seconds' },
+  { names: ['hugepages'], value: true, help: "auto (default), require or never" },
+  { names: ['json'], value: false, help: 'print one JSON object at exit' },
+  { names: ['metrics'], value: true, help: 'serve Prometheus metrics on 127.0.0.1:PORT' },
+  { names: ['quiet'], value: false, help: 'no per-second lines' },
+  { names: ['h', 'help'], value: false, help: 'this help' },
+];
+
+export function createOwnedCluster(a: Parsed, command: string, queues: number, inputs: number): Cluster {
+  if (a.cluster === undefined) throw new UsageError(`${command}: -c CLUSTER is required (consumers attach with -i zc:CLUSTER@QUEUE)`);
+  const id = intFlag(a, 'cluster', 0, 0, 0xffffffff);
+  const qlen = intFlag(a, 'queue-len', 4096, 2, 1 << 24);
+  if ((qlen & (qlen - 1)) !== 0) throw new UsageError(`${command}: -q ${qlen}: the queue length must be a power of two`);
+  const buffers = a.buffers !== undefined ? intFlag(a, 'buffers', 0, 64) : queues * qlen + inputs * 8192 + 4096;
+  const hp = (a.hugepages ?? 'auto') as string;
+  if (!['auto', 'require', 'never'].includes(hp)) throw new UsageError(`${command}: --hugepages must be auto, require or never`);
+  return Cluster.create({ id, queues, queueLength: qlen, buffers, hugepages: hp as 'auto' | 'require' | 'never' });
+}
+
+export function consumerHints(c: Cluster, queues: number): string {
+  const lines = [`Cluster ${c.id} is up (${c.hugetlb ? 'hugepages' : c.path}). Run the consumers:`];
+  for (let q = 0; q < queues; q++) lines.push(`  ringzero count -i zc:${c.id}@${q}`);
+  return lines.join('\n');
+}
+
+export interface OwnerRun {
+  command: string;
+  cluster: Cluster;
+  handle: WorkerHandle;
+  queues: number;
+  /** received packets not delivered anywhere, for this command's meaning of "delivered" */
+  drops(s: WorkerStats): number;
+}
+
+/** Runs until SIGINT/SIGTERM/--duration; prints lines; returns the JSON object printed at exit. */
+export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, unknown>> {
+  const { cluster: c, handle, queues } = r;
+  const quiet = Boolean(a.quiet) || Boolean(a.json);
+  const perQueue = Boolean(a['per-queue']);
+  const qBytes = () => { let b = 0; for (let q = 0; q < queues; q++) b += c.queueCounters(q).inBytes; return b; };
+  const totals = () => { const s = handle.stats(); return { packets: s.received, bytes: qBytes(), drops: r.drops(s) }; };
+  if (a.metrics !== undefined) {
+    await serveMetrics(intFlag(a, 'metrics', 0, 1, 65535), () => {
+      const s = handle.stats();
+      const out: Sample[] = [
+        { name: `ringzero_${r.command}_received_total`, help: 'packets received from the inputs', value: s.received },
+        { name: `ringzero_${r.command}_forwarded_total`, help: 'packets accepted by the outputs', value: s.sent },
+        { name: `ringzero_${r.command}_drops_total`, help: 'received packets not delivered', value: r.drops(s) },
+      ];
+      for (let q = 0; q < queues; q++) {
+        const k = c.queueCounters(q);
+        out.push({ name: 'ringzero_queue_in_total', help: 'packets accepted by the queue', value: k.in, labels: { cluster: c.id, queue: q } });
+        out.push({ name: 'ringzero_queue_out_total', help: 'packets taken by the consumer', value: k.out, labels: { cluster: c.id, queue: q } });
+        out.push({ name: 'ringzero_queue_drops_total', help: 'packets dropped because the queue was full', value: k.dropFull, labels: { cluster: c.id, queue: q } });
+      }
+      return out;
+    });
+  }
+  let result: LoopResult;
+  try {
+    result = await runLoop({
+      durationS: numFlag(a, 'duration', 0),
+      totals,
+      sliceMs: 50,
+      // The worker thread does the work; this thread only sleeps between lines.
+      slice: (ms) => { Atomics.wait(idle, 0, 0, ms); return handle.stats().state !== 'stopped'; },
+      report: quiet ? undefined : (now, last, s) => {
+        console.log(absoluteLine(now.packets, now.drops, now.bytes));
+        console.log(actualLine(now.packets - last.packets, now.drops - last.drops, now.bytes - last.bytes, s));
+        if (perQueue) {
+          for (let q = 0; q < queues; q++) {
+            const k = c.queueCounters(q);
+            console.log(`  Q ${q}: ${thousands(k.in)} pkts (${thousands(k.dropFull)} drops) - ${thousands(k.queued)} queued - ${thousands(k.out)} taken`);
+          }
+        }
+      },
+    });
+  } finally {
+    // fall through to the final stats in every case
+  }
+  const final = await handle.stop();
+  const perQ = Array.from({ length: queues }, (_, q) => c.queueCounters(q));
+  const out = {
+    packets: final.received,
+    bytes: perQ.reduce((s, k) => s + k.inBytes, 0),
+    drops: r.drops(final),
+    duration_s: result.duration_s,
+    pps: result.duration_s > 0 ? final.received / result.duration_s : 0,
+    forwarded: final.sent,
+    drop_reasons: final.drops,
+    queues: perQ.map((k, q) => ({ queue: q, packets: k.in, bytes: k.inBytes, drops: k.dropFull, taken: k.out, queued: k.queued })),
+  };
+  c.close(); // attached consumers now see ERR_RINGZERO_CLUSTER_CLOSED and exit with that message
+  if (a.json) console.log(JSON.stringify(out));
+  else if (!a.quiet) {
+    console.log(`Total: ${thousands(out.packets)} pkts received, ${thousands(out.forwarded)} forwarded, ${thousands(out.drops)} dropped in ${out.duration_s.toFixed(2)} s`);
+    for (const q of out.queues) console.log(`  Q ${q.queue}: ${thousands(q.packets)} pkts (${thousands(q.drops)} drops), ${thousands(q.taken)} taken by the consumer`);
+  }
+  return out;
+}
+
+const idle = new Int32Array(new SharedArrayBuffer(4));
