@@ -3,7 +3,7 @@
 // evenly over queues.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PacketInfo, hash5Tuple, hashIp, hashTunnel, hashVlan, FLOW_HASHES, type FlowHashName } from '../src/net/index.js';
+import { PacketInfo, hash5Tuple, hashGeneral, hashIp, hashTunnel, hashVlan, FLOW_HASHES, type FlowHashName } from '../src/net/index.js';
 import { eth, flowFrame, fragExt, gre, gtpu, ipv4, ipv6, tcp, u8, udp, type Bytes } from './fixtures/net-frames.js';
 
 const info = new PacketInfo();
@@ -119,4 +119,32 @@ test('hashing reuses one PacketInfo and gives the same value as a fresh one', ()
   const f = u8(flowFrame('10.0.0.1', '10.0.0.2', 5, 6, 6));
   assert.equal(hash5Tuple(f, 0, f.length, info), hash5Tuple(f, 0, f.length, new PacketInfo()));
   assert.equal(hashTunnel(f, 0, f.length, info), hashIp(f, 0, f.length, new PacketInfo()));
+});
+
+test('the fast path of the IP and 5-tuple hashes equals the general parser on every frame kind, truncation and random byte flip', () => {
+  const r = prng(7);
+  const kinds: Bytes[] = [
+    flowFrame('10.0.0.1', '10.0.0.2', 1, 2, 6), flowFrame('2001:db8::1', '2001:db8::2', 3, 4, 17), flowFrame('10.0.0.1', '10.0.0.2', 5, 6, 132),
+    eth(0x0800, ipv4('1.1.1.1', '2.2.2.2', 17, udp(5, 6), { mf: true })), eth(0x0800, ipv4('1.1.1.1', '2.2.2.2', 17, [1, 2, 3, 4], { fragOffset: 8 })),
+    eth(0x0800, ipv4('1.1.1.1', '2.2.2.2', 6, tcp(9, 10), { ihlWords: 7 })), eth(0x86dd, ipv6('::1', '::2', 6, tcp(1, 2), [[0, [1]]])),
+    eth(0x0800, ipv4('1.1.1.1', '2.2.2.2', 1, [8, 0, 0, 0])), eth(0x0806, new Array(28).fill(0)),
+  ];
+  const a = new PacketInfo();
+  let checked = 0;
+  for (const k of kinds) {
+    for (let len = 0; len <= k.length; len++) {
+      const f = u8(k.slice(0, len));
+      assert.equal(hash5Tuple(f, 0, len, a), hashGeneral(f, 0, len, a, true), `5-tuple, len ${len}`);
+      assert.equal(hashIp(f, 0, len, a), hashGeneral(f, 0, len, a, false), `ip, len ${len}`);
+      checked++;
+    }
+    for (let i = 0; i < 300; i++) {
+      const f = u8(k);
+      f[14 + Math.floor(r() * (f.length - 14))] = Math.floor(r() * 256);
+      assert.equal(hash5Tuple(f, 0, f.length, a), hashGeneral(f, 0, f.length, a, true));
+      assert.equal(hashIp(f, 0, f.length, a), hashGeneral(f, 0, f.length, a, false));
+      checked++;
+    }
+  }
+  assert.ok(checked > 2000);
 });

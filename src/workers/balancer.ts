@@ -13,6 +13,14 @@ import { PacketView, type PacketFunction } from './packet-view.js';
 import type { HashMode } from './types.js';
 import type { Cluster } from '../zc/cluster.js';
 
+/**
+ * h % m for a u32 h without V8's float modulo (a libc fmod call, ~20 ns):
+ * the float division is exact enough for h < 2^32 and m < 2^21.
+ */
+export function modU32(h: number, m: number): number {
+  return h - Math.floor(h / m) * m;
+}
+
 /** Results of a picker below 0: why the packet is dropped. */
 const DROP_FN = -1;
 const DROP_INVALID = -2;
@@ -67,16 +75,18 @@ export function makePicker(cluster: Cluster, mode: HashMode, fn: PacketFunction 
     res.pick = (b) => {
       const port = meta[b * META_WORDS + META_PORT];
       meta[b * META_WORDS + META_HASH] = port;
-      return raw ? port : port % M;
+      return raw ? port : modU32(port, M);
     };
   } else {
     const hash = FLOW_HASHES[mode];
     const info = new PacketInfo();
+    const pow2 = (M & (M - 1)) === 0 ? M - 1 : -1;
     res.pick = (b) => {
       const m = b * META_WORDS;
       const h = hash(bytes, base + b * size + meta[m + META_OFF], meta[m + META_LEN], info);
       meta[m + META_HASH] = h;
-      return raw ? h : h % M;
+      if (raw) return h;
+      return pow2 >= 0 ? h & pow2 : modU32(h, M);
     };
   }
   return res;
@@ -145,7 +155,6 @@ export function runBalancer(env: LoopEnv, ep: Endpoints, picker: Picker, setErro
       c[C.PER_OUT_DROPPED + o] += k - acc;
     }
     if (forwarded > 0) input.forwarded(forwarded);
-    c[C.RECEIVED] += n;
     c[C.SENT] += sent;
     c[C.BURSTS]++;
     if (M === 0) c[C.CONSUMED] += n - dFn - dInvalid - dError;
@@ -156,6 +165,7 @@ export function runBalancer(env: LoopEnv, ep: Endpoints, picker: Picker, setErro
       c[C.DROP_ERROR] += dError;
       setError(picker.lastError);
     }
+    c[C.RECEIVED] += n; // last: a reader that sees it sees the whole burst counted
   }
   finish(env, ep);
 }

@@ -21,7 +21,7 @@ import type { BufferPool } from '../zc/pool.js';
 import { C } from './counters.js';
 import { finish, Idler, stopped, type LoopEnv } from './loop.js';
 import type { Endpoints } from './endpoints.js';
-import type { Picker } from './balancer.js';
+import { modU32, type Picker } from './balancer.js';
 
 /** Read-only views of one output queue's shared words and rings, for the reclaim fix-up. */
 class QueueRings {
@@ -128,8 +128,7 @@ export function runFanout(env: LoopEnv, ep: Endpoints, cluster: Cluster, bits: n
       continue;
     }
     idler.busyAgain();
-    c[C.RECEIVED] += n;
-    c[C.BURSTS]++;
+    const received = n;
     let src = burst;
     if (copy) {
       // Queue input: its buffers belong to another pool's owner; copy into ours (one copy per packet).
@@ -181,7 +180,7 @@ export function runFanout(env: LoopEnv, ep: Endpoints, cluster: Cluster, bits: n
           continue;
         }
         mask = 0;
-        for (let g = 0; g < G; g++) mask |= bitArr[gStart[g] + (h % gSize[g])];
+        for (let g = 0; g < G; g++) mask |= bitArr[gStart[g] + modU32(h, gSize[g])];
       }
       pool.hold(b, mask);
       keep[nk] = b;
@@ -206,6 +205,8 @@ export function runFanout(env: LoopEnv, ep: Endpoints, cluster: Cluster, bits: n
     }
     for (let j = 0; j < nk; j++) if (pool.holdersOf(keep[j]) !== 0) pool.tagShared(keep[j]);
     c[C.SENT] += sent;
+    c[C.BURSTS]++;
+    c[C.RECEIVED] += received; // last: a reader that sees it sees the burst sent
     if (refused !== 0) c[C.DROP_FULL] += refused;
     if (dFn !== 0) c[C.DROP_FN] += dFn;
     if (dInvalid !== 0) c[C.DROP_INVALID] += dInvalid;
