@@ -47,6 +47,8 @@ export interface OwnerRun {
   queues: number;
   /** received packets not delivered anywhere, for this command's meaning of "delivered" */
   drops(s: WorkerStats): number;
+  /** bytes of the received packets, from the queue counters (default: all queues added up) */
+  bytes?: (perQueueInBytes: number[]) => number;
 }
 
 /** Runs until SIGINT/SIGTERM/--duration; prints lines; returns the JSON object printed at exit. */
@@ -54,7 +56,8 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
   const { cluster: c, handle, queues } = r;
   const quiet = Boolean(a.quiet) || Boolean(a.json);
   const perQueue = Boolean(a['per-queue']);
-  const qBytes = () => { let b = 0; for (let q = 0; q < queues; q++) b += c.queueCounters(q).inBytes; return b; };
+  const sum = (v: number[]) => v.reduce((x, y) => x + y, 0);
+  const qBytes = () => (r.bytes ?? sum)(Array.from({ length: queues }, (_, q) => c.queueCounters(q).inBytes));
   const totals = () => { const s = handle.stats(); return { packets: s.received, bytes: qBytes(), drops: r.drops(s) }; };
   if (a.metrics !== undefined) {
     await serveMetrics(intFlag(a, 'metrics', 0, 1, 65535), () => {
@@ -99,7 +102,7 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
   const perQ = Array.from({ length: queues }, (_, q) => c.queueCounters(q));
   const out = {
     packets: final.received,
-    bytes: perQ.reduce((s, k) => s + k.inBytes, 0),
+    bytes: (r.bytes ?? sum)(perQ.map((k) => k.inBytes)),
     drops: r.drops(final),
     duration_s: result.duration_s,
     pps: result.duration_s > 0 ? final.received / result.duration_s : 0,
