@@ -241,6 +241,44 @@ test('two clusters in one VM: each guest consumer finds its own cluster by the i
   for (const e of ends) { e.prod.close(); e.pool.detach(); }
 });
 
+test('a guest producer: a guest takes its own pool and sends on an ingress queue; a host consumer gets every byte, and the guest stays registered through a pause longer than the guest timeout', { skip, timeout: 180_000 }, async () => {
+  const c = Cluster.create({ id: testClusterId(), buffers: 1024, pools: 2, queues: 2, queuePools: [0, 1], queueLength: 512, hugepages: 'never', powerOfTwoSize: true, guestTimeoutMs: 1500 });
+  clusters.push(c);
+  const N = 2000;
+  const g = boot({
+    command: `node dist/test/helpers/vm-guest-produce.js '${JSON.stringify({ id: c.id, queue: 1, pool: 1, packets: N, pauseMs: 3000 })}'`,
+    args: coldplugArgs(c),
+  });
+  const cons = c.consumer(1);
+  const out = new Uint32Array(64);
+  let got = 0;
+  let exact = 0;
+  const deadline = Date.now() + 120_000;
+  while (got < N) {
+    if (Date.now() > deadline) assert.fail(`host consumer got ${got} of ${N}; console:\n${g.console()}`);
+    const n = cons.waitBurst(out, 64, 20); // the guest cannot wake a host futex: short waits
+    for (let i = 0; i < n; i++) {
+      if (packetIsExact(c.memory.bytes, c.dataOffset(out[i]), c.memory.meta[out[i] * META_WORDS + META_LEN], got + i)) exact++;
+    }
+    got += n;
+    if (n > 0) cons.release(out, n);
+    else {
+      await tick();
+      // During the guest's pause its producer and pool registrations live on heartbeats alone.
+      if (g.lines.some((l) => l === `sent ${c.id} ${N / 2}`)) {
+        const mine = c.attach.list().filter((i) => i.guest && i.state === 2);
+        assert.equal(mine.length, 2, `guest producer and pool still registered: ${JSON.stringify(mine)}`);
+      }
+    }
+  }
+  assert.equal(exact, N);
+  const r = JSON.parse((await g.waitFor(new RegExp(`^result ${c.id} (.*)$`), 60_000))[1]) as { accepted: number; poolFree: number; poolSize: number };
+  assert.deepEqual(r, { accepted: N, poolFree: 512, poolSize: 512 });
+  assert.equal(c.queueCounters(1).reclaims, 0);
+  await g.waitFor(/^RZ-EXIT 0$/, 30_000);
+  cons.close();
+});
+
 test('a region whose size is not a power of two is refused before QEMU sees it (QEMU would abort the VM)', () => {
   const c = Cluster.create({ id: testClusterId(), buffers: 1100, queues: 1, hugepages: 'never' });
   clusters.push(c);
