@@ -119,7 +119,9 @@ function kernel(cache) {
   } catch { /* below */ }
   if (!real) throw new VmImageUnavailable('apt-cache does not know linux-image-cloud-amd64 (not Debian, or no apt lists): run apt-get update, or set RINGZERO_VM_KERNEL');
   const tmp = join(cache, 'kernel-pkg');
-  unpack(aptDownload(real, join(cache, 'debs')), tmp);
+  const deb = aptDownload(real, join(cache, 'debs'));
+  unpack(deb, tmp);
+  rmSync(deb, { force: true });
   const boot = join(tmp, 'boot');
   const img = readdirSync(boot).find((f) => f.startsWith('vmlinuz-'));
   if (!img) throw new VmImageUnavailable(`${real} has no /boot/vmlinuz-*`);
@@ -133,7 +135,9 @@ function busybox(cache) {
   const out = join(cache, 'busybox');
   if (existsSync(out)) return out;
   const tmp = join(cache, 'busybox-pkg');
-  unpack(aptDownload('busybox-static', join(cache, 'debs')), tmp);
+  const deb = aptDownload('busybox-static', join(cache, 'debs'));
+  unpack(deb, tmp);
+  rmSync(deb, { force: true });
   copyFileSync(join(tmp, 'bin', 'busybox'), out);
   rmSync(tmp, { recursive: true, force: true });
   return out;
@@ -155,9 +159,9 @@ const LIBPCAP = ['/usr/lib/x86_64-linux-gnu/libpcap.so.0.8', '/lib/x86_64-linux-
 
 // ---- archives
 
-function buildBase(cache, busyboxPath) {
+function buildBase(root, cache, busyboxPath) {
   const node = realpathSync(process.execPath);
-  const addon = resolve('build/Release/ringzero.node');
+  const addon = join(root, 'build/Release/ringzero.node');
   const pcap = LIBPCAP.find((p) => existsSync(p));
   const libs = new Set([...sharedLibs(node), ...(existsSync(addon) ? sharedLibs(addon) : []), ...(pcap ? [pcap, ...sharedLibs(pcap)] : [])]);
   const inputs = [node, busyboxPath, ...libs].map((p) => `${p}:${statSync(p).size}:${statSync(p).mtimeMs}`);
@@ -186,14 +190,14 @@ function addTree(w, from, to, keep) {
   }
 }
 
-function buildApp(cache) {
-  const addon = resolve('build/Release/ringzero.node');
+function buildApp(root, cache) {
+  const addon = join(root, 'build/Release/ringzero.node');
   if (!existsSync(addon)) throw new VmImageUnavailable('build/Release/ringzero.node is missing: run npm ci (or npx node-gyp rebuild)');
-  if (!existsSync('dist/src')) throw new VmImageUnavailable('dist/ is missing: run npx tsc -p tsconfig.json');
+  if (!existsSync(join(root, 'dist/src'))) throw new VmImageUnavailable('dist/ is missing: run npx tsc -p tsconfig.json');
   const out = join(cache, 'app.cpio');
   const w = new CpioWriter(out + '.tmp');
   w.file('rz/package.json', Buffer.from(JSON.stringify({ name: 'ringzero', type: 'module' })));
-  addTree(w, 'dist', 'rz/dist', (n) => n.endsWith('.js'));
+  addTree(w, join(root, 'dist'), 'rz/dist', (n) => n.endsWith('.js'));
   w.file('rz/build/Release/ringzero.node', readFileSync(addon), 0o755);
   w.close();
   renameSync(out + '.tmp', out);
@@ -201,30 +205,24 @@ function buildApp(cache) {
 }
 
 /**
- * Builds (or reuses) the guest image. Runs in the package root. Returns the
+ * Builds (or reuses) the guest image of the package at `root`. Returns the
  * kernel and initrd paths; throws VmImageUnavailable when it cannot be had.
  */
 export function buildVmImage({ root = process.cwd(), cacheDir = '.cache/vm' } = {}) {
-  const prev = process.cwd();
-  process.chdir(root);
-  try {
-    const cache = resolve(cacheDir);
-    mkdirSync(cache, { recursive: true });
-    for (const tool of ['dpkg-deb', 'ldd']) {
-      try { run('sh', ['-c', `command -v ${tool}`]); } catch { throw new VmImageUnavailable(`${tool} is missing (the guest image is built from Debian packages on a Debian system)`); }
-    }
-    const vmlinuz = kernel(cache);
-    const base = buildBase(cache, busybox(cache));
-    const app = buildApp(cache);
-    const initrd = join(cache, 'initrd.cpio');
-    const fd = openSync(initrd + '.tmp', 'w', 0o644);
-    for (const part of [base, app]) writeSync(fd, readFileSync(part));
-    closeSync(fd);
-    renameSync(initrd + '.tmp', initrd);
-    return { kernel: vmlinuz, initrd };
-  } finally {
-    process.chdir(prev);
+  const cache = resolve(root, cacheDir);
+  mkdirSync(cache, { recursive: true });
+  for (const tool of ['dpkg-deb', 'ldd']) {
+    try { run('sh', ['-c', `command -v ${tool}`]); } catch { throw new VmImageUnavailable(`${tool} is missing (the guest image is built from Debian packages on a Debian system)`); }
   }
+  const vmlinuz = kernel(cache);
+  const base = buildBase(root, cache, busybox(cache));
+  const app = buildApp(root, cache);
+  const initrd = join(cache, 'initrd.cpio');
+  const fd = openSync(initrd + '.tmp', 'w', 0o644);
+  for (const part of [base, app]) writeSync(fd, readFileSync(part));
+  closeSync(fd);
+  renameSync(initrd + '.tmp', initrd);
+  return { kernel: vmlinuz, initrd };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
