@@ -104,5 +104,6 @@ export async function countCommand(argv: string[]): Promise<number> {
   } else if (!Boolean(a.quiet)) {
     console.log(`Total: ${thousands(result.packets)} pkts (${thousands(result.drops)} drops) - ${thousands(result.bytes)} bytes in ${result.duration_s.toFixed(2)} s, ${thousands(result.pps)} pps`);
   }
-  return ended ? 1 : 0;
+  // The owner shutting the cluster down is a normal end; its death is not.
+  return ended && !/shut down by its owner/.test(ended) ? 1 : 0;
 }

@@ -108,6 +108,7 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
     pps: result.duration_s > 0 ? final.received / result.duration_s : 0,
     forwarded: final.sent,
     drop_reasons: final.drops,
+    kernel_drops: final.inputKernelDrops,
     queues: perQ.map((k, q) => ({ queue: q, packets: k.in, bytes: k.inBytes, drops: k.dropFull, taken: k.out, queued: k.queued })),
   };
   c.close(); // attached consumers now see ERR_RINGZERO_CLUSTER_CLOSED and exit with that message

@@ -27,6 +27,8 @@ export interface Input {
   giveBackLater(indices: ArrayLike<number>, n: number): void;
   /** a memory input that reached its count */
   readonly exhausted: boolean;
+  /** packets the kernel dropped before this input saw them (devices; 0 otherwise). A system call: call rarely. */
+  kernelDrops(): number;
   close(): void;
 }
 
@@ -65,6 +67,7 @@ export interface Endpoints {
 class QueueInput implements Input {
   readonly exhausted = false;
   constructor(readonly name: string, private readonly c: QueueConsumer) {}
+  kernelDrops(): number { return 0; }
   recvBurst(out: Uint32Array, max: number): number { return this.c.recvBurst(out, max); }
   forwarded(n: number): void { this.c.held -= n; }
   giveBack(indices: Uint32Array, n: number): void { if (n > 0) this.c.release(indices, n); }
@@ -80,6 +83,7 @@ class PoolInput implements Input {
   constructor(readonly name: string, private readonly pool: BufferPool, private readonly dev: Device | null, private left: number,
     private readonly port: number, private readonly meta: Uint32Array) {}
   get exhausted(): boolean { return this.left === 0; }
+  kernelDrops(): number { return this.dev ? this.dev.stats().kernelDrops : 0; }
   recvBurst(out: Uint32Array, max: number): number {
     if (this.dev) return this.dev.recvBurst(out, max);
     if (this.left === 0) return 0;

@@ -15,15 +15,35 @@ export interface LoopEnv {
   drainMs: number;
 }
 
+/** Input devices' kernel drop counters are read (a system call each) at most this often. */
+const KERNEL_STATS_MS = 100;
+
+/** Copies the input devices' kernel drop counts into the worker's counters. */
+export function refreshKernelDrops(env: LoopEnv, ep: Endpoints): void {
+  let d = 0;
+  for (const i of ep.inputs) d += i.kernelDrops();
+  env.counters[C.INPUT_KERNEL_DROPS] = d;
+}
+
 export class Idler {
   private run = 0;
+  private bursts = 0;
+  private lastStats = 0;
   constructor(private readonly env: LoopEnv, private readonly ep: Endpoints, private readonly extra?: () => void) {}
+
+  private maybeKernelStats(): void {
+    const now = Date.now();
+    if (now - this.lastStats < KERNEL_STATS_MS) return;
+    this.lastStats = now;
+    refreshKernelDrops(this.env, this.ep);
+  }
 
   /** Call after an empty poll. */
   idle(): void {
     this.env.counters[C.IDLE_POLLS]++;
     const run = ++this.run;
     if ((run & 15) === 1) {
+      this.maybeKernelStats();
       for (const o of this.ep.outputs) o.maintain();
       this.extra?.();
       this.ep.pool?.drain();
@@ -34,6 +54,7 @@ export class Idler {
   /** Call after a non-empty poll. */
   busyAgain(): void {
     this.run = 0;
+    if ((++this.bursts & 1023) === 0) this.maybeKernelStats();
   }
 }
 
@@ -46,6 +67,7 @@ export const stopped = (env: LoopEnv): boolean => Atomics.load(env.stop, 0) !== 
  */
 export function finish(env: LoopEnv, ep: Endpoints, beforeClose?: () => void): void {
   beforeClose?.();
+  refreshKernelDrops(env, ep); // the final count, before the devices close
   ep.close();
   const c = env.counters;
   const pool = ep.pool;
