@@ -108,7 +108,11 @@ function unpack(deb, into) {
 }
 
 function kernel(cache) {
-  if (process.env.RINGZERO_VM_KERNEL) return process.env.RINGZERO_VM_KERNEL;
+  const given = process.env.RINGZERO_VM_KERNEL;
+  if (given) {
+    if (!existsSync(given)) throw new VmImageUnavailable(`RINGZERO_VM_KERNEL=${given} does not exist`);
+    return given;
+  }
   const out = join(cache, 'vmlinuz');
   if (existsSync(out)) return out;
   if (process.arch !== 'x64') throw new VmImageUnavailable(`the guest image is built for x86-64 (qemu-system-x86_64); this is ${process.arch}`);

@@ -5,7 +5,7 @@
 // consumer that checks every byte (helpers/vm-guest-consume.ts).
 // Correctness only, with generous timeouts: TCG is slow and its timing means
 // nothing.
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster } from '../src/zc/cluster.js';
 import type { BufferPool } from '../src/zc/pool.js';
@@ -19,18 +19,17 @@ import { testClusterId } from './helpers/zc-procs.js';
 import { bootGuest, guestImage, qemuUnavailable, removeDir, tempDir, until, type Guest, type GuestImage } from './helpers/vm-qemu.js';
 import { bytesOf, fillPacket, packetIsExact, seqOf } from './helpers/vm-packets.js';
 
-let image: GuestImage | null = null;
+// Decided before the tests are declared, so a skip shows its reason.
 let skip: string | false = firstOf(qemuUnavailable());
-const guests: Guest[] = [];
-const clusters: Cluster[] = [];
-const dirs: string[] = [];
-
-before(async () => {
-  if (skip) return;
+let image: GuestImage | null = null;
+if (!skip) {
   const r = await guestImage();
   if (typeof r === 'string') skip = r;
   else image = r;
-});
+}
+const guests: Guest[] = [];
+const clusters: Cluster[] = [];
+const dirs: string[] = [];
 
 after(async () => {
   for (const g of guests) await g.kill();
@@ -279,7 +278,7 @@ test('a guest producer: a guest takes its own pool and sends on an ingress queue
   cons.close();
 });
 
-test('a region whose size is not a power of two is refused before QEMU sees it (QEMU would abort the VM)', () => {
+test('a region whose size is not a power of two is refused before QEMU sees it (QEMU would abort the VM)', { timeout: 30_000 }, () => {
   const c = Cluster.create({ id: testClusterId(), buffers: 1100, queues: 1, hugepages: 'never' });
   clusters.push(c);
   assert.notEqual(c.memory.sab.byteLength & (c.memory.sab.byteLength - 1), 0, 'this layout is not a power of two by itself');
@@ -287,7 +286,7 @@ test('a region whose size is not a power of two is refused before QEMU sees it (
   return assert.rejects(hotplugIvshmem('/nonexistent/qmp.sock', c), IvshmemSizeError);
 });
 
-test('hot-plug to a QMP socket that nobody serves fails with QmpConnectError naming the -qmp flag', async () => {
+test('hot-plug to a QMP socket that nobody serves fails with QmpConnectError naming the -qmp flag', { timeout: 30_000 }, async () => {
   const c = cluster();
   const dir = tempDir();
   dirs.push(dir);
