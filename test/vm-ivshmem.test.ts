@@ -91,24 +91,31 @@ function resultOf(g: Guest, line: RegExpMatchArray): { packets: number; bytes: n
   try { return JSON.parse(line[line.length - 1]); } catch { throw new Error(`bad result line ${line[0]}; console:\n${g.console()}`); }
 }
 
-test('cold-plug: a guest `ringzero count` on queue 0 of a host cluster counts exactly the N packets and bytes the host sent', { skip, timeout: 180_000 }, async () => {
-  const c = cluster();
+test('cold-plug: a guest `ringzero count` on queue 0 of a host cluster counts exactly the N packets and bytes the host sent; a guest consumer sees the owner close the cluster', { skip, timeout: 180_000 }, async () => {
+  const c = Cluster.create({ id: testClusterId(), buffers: 1024, queues: 1, queueLength: 512, hugepages: 'never', powerOfTwoSize: true });
+  clusters.push(c); // closed below; close() is idempotent, so after() is only the safety net
   const pool = c.pool(0);
   const prod = c.producer(0, pool);
   const N = 3000;
-  const g = boot({ command: `node dist/src/cli/main.js count -i zc:${c.id}@0 --json -n ${N}`, args: coldplugArgs(c) });
+  const g = boot({ command: `node dist/src/cli/main.js count -i zc:${c.id}@0 --json -n ${N} && ${consumeCommand(c.id, 0)}`, args: coldplugArgs(c) });
   await until(() => guestConsumer(c, 0) !== undefined, 90_000, `the guest's consumer on queue 0 (console:\n${g.console()})`);
   assert.equal(await send(c, pool, prod, 0, N), N);
   const m = await g.waitFor(/^(\{"packets".*\})$/, 90_000);
   const r = JSON.parse(m[1]) as { packets: number; bytes: number };
   assert.equal(r.packets, N, g.console());
   assert.equal(r.bytes, bytesOf(0, N));
-  await g.waitFor(/^RZ-EXIT 0$/, 30_000);
-  await g.exited;
   await until(() => pool.drain() === pool.size, 10_000, 'every buffer back in the pool');
   assert.equal(c.queueCounters(0).out, N);
+  // Then a second guest consumer attaches and waits; the owner shuts the cluster down.
+  await g.waitFor(new RegExp(`^attached ${c.id} `), 60_000);
   prod.close();
   pool.detach();
+  c.close();
+  const end = resultOf(g, await g.waitFor(new RegExp(`^result ${c.id} (.*)$`), 60_000));
+  assert.equal(end.packets, 0);
+  assert.match(end.ended, new RegExp(`cluster ${c.id} was shut down by its owner`));
+  await g.waitFor(/^RZ-EXIT 0$/, 30_000);
+  await g.exited;
 });
 
 test('hot-plug: QEMU runs first, the cluster is plugged in through QMP, the guest attaches once the device appears and gets every byte; unplug removes it', { skip, timeout: 180_000 }, async () => {
