@@ -67,6 +67,8 @@ export interface ClusterHandle {
   sab: SharedArrayBuffer;
   path: string;
   owner: boolean;
+  /** mapped inside a VM (an ivshmem BAR): registrations live by heartbeat */
+  guest?: boolean;
 }
 
 /** PROD_SLOT value while a consumer-side reclaim runs on a queue without producer. */
@@ -169,12 +171,14 @@ export class Cluster {
 
   /** Uses, from a worker thread, a cluster mapped by another thread of this process. */
   static fromHandle(h: ClusterHandle): Cluster {
-    return new Cluster(h.sab, h.path, false, false, null, false, 0);
+    const c = new Cluster(h.sab, h.path, false, false, null, h.guest ?? false, 0);
+    if (h.guest) c.startGuestBeats();
+    return c;
   }
 
   /** A structured-cloneable handle for worker threads (postMessage / workerData). */
   handle(): ClusterHandle {
-    return { sab: this.memory.sab, path: this.path, owner: this.isOwner };
+    return { sab: this.memory.sab, path: this.path, owner: this.isOwner, guest: this.guest };
   }
 
   // ---- pools -------------------------------------------------------------
