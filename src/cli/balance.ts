@@ -75,7 +75,7 @@ export async function balanceCommand(argv: string[]): Promise<number> {
     cluster.close();
     throw e;
   }
-  if (!a.json) console.error(consumerHints(cluster, nq).replace(/count -i zc:\d+@(\d+)/g, (s, q) => (outputs[Number(q)].kind === 'device' ? `(queue ${q} goes to ${(outputs[Number(q)] as { name: string }).name})` : s)));
+  console.error(consumerHints(cluster, nq).replace(/count -i zc:\d+@(\d+)/g, (s, q) => (outputs[Number(q)].kind === 'device' ? `(queue ${q} goes to ${(outputs[Number(q)] as { name: string }).name})` : s)));
   const groupsCount = groups.length;
   await runOwner(a, {
     command: 'balance', cluster, handle, queues: nq,

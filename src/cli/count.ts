@@ -48,7 +48,7 @@ export async function countCommand(argv: string[]): Promise<number> {
   let packets = 0;
   let bytes = 0;
   let ended: string | null = null;
-  if (!quiet) console.error(`Capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''}`);
+  if (!a.quiet) console.error(`Capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''}`);
   const totals = () => ({ packets, bytes, drops: input.drops() });
   if (a.metrics !== undefined) {
     await serveMetrics(intFlag(a, 'metrics', 0, 1, 65535), () => {

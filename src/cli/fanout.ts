@@ -28,7 +28,7 @@ export async function fanoutCommand(argv: string[]): Promise<number> {
     cluster.close();
     throw e;
   }
-  if (!a.json) console.error(consumerHints(cluster, n));
+  console.error(consumerHints(cluster, n));
   // A packet is delivered when every queue took it: drops = copies due - copies accepted.
   await runOwner(a, { command: 'fanout', cluster, handle, queues: n, drops: (s) => Math.max(0, s.received * n - s.sent),
     // every queue gets every packet: the fullest queue saw them all (unless it dropped too)

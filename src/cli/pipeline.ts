@@ -53,7 +53,7 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
     cluster.close();
     throw e;
   }
-  if (!a.json) console.error(`Cluster ${cluster.id}: ${inputs.map((i) => (i as { name: string }).name).join(',')} -> q0${Array.from({ length: stages }, (_, s) => ` -> stage ${s + 1}${a.processes ? ' (process)' : ''} -> q${s + 1}`).join('')}\nRun the consumer:\n  ringzero count -i zc:${cluster.id}@${stages}`);
+  console.error(`Cluster ${cluster.id}: ${inputs.map((i) => (i as { name: string }).name).join(',')} -> q0${Array.from({ length: stages }, (_, s) => ` -> stage ${s + 1}${a.processes ? ' (process)' : ''} -> q${s + 1}`).join('')}\nRun the consumer:\n  ringzero count -i zc:${cluster.id}@${stages}`);
   // Stop the stages before the head so nothing is left mid-chain, then report.
   const stopAll = async (): Promise<WorkerStats> => {
     for (const h of stageHandles.reverse()) await h.stop().catch(() => {});

@@ -1,0 +1,184 @@
+// ringzero balance end to end on a veth pair: send N known packets ->
+// balance -> 2 count processes; consumers killed and replaced; a slow
+// consumer drops only on its own queue; SIGINT shuts everything down cleanly.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createVethPair, type VethPair } from './helpers/netns.js';
+import { firstOf, needNetns } from './helpers/env.js';
+import { testClusterId } from './helpers/zc-procs.js';
+
+const BIN = new URL('../src/cli/main.js', import.meta.url).pathname;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const skip = firstOf(needNetns());
+
+function start(args: string[]) {
+  const p = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d) => { out += d; });
+  p.stderr.on('data', (d) => { err += d; });
+  const done = new Promise<{ code: number | null; signal: string | null; out: string; err: string }>((r) => p.on('exit', (code, signal) => r({ code, signal, out, err })));
+  return { p, done, out: () => out, err: () => err };
+}
+type Started = ReturnType<typeof start>;
+
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+const lastJson = (s: string) => JSON.parse(s.trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
+
+async function startBalance(veth: VethPair, id: number, extra: string[] = []): Promise<Started> {
+  const b = start(['balance', '-i', `zc:${veth.host}`, '-c', String(id), '-n', '2', '--json', ...extra]);
+  await until(() => b.err().includes('Run the consumers') || b.p.exitCode !== null, 'balance to start');
+  assert.equal(b.p.exitCode, null, b.err());
+  return b;
+}
+async function startCount(id: number, q: number, extra: string[] = []): Promise<Started> {
+  const c = start(['count', '-i', `zc:${id}@${q}`, '--json', ...extra]);
+  await until(() => c.err().includes('Capturing') || c.p.exitCode !== null, `count on queue ${q}`);
+  return c;
+}
+const send = (veth: VethPair, n: number, pps: number) =>
+  veth.exec(process.execPath, [BIN, 'send', '-i', veth.peer, '-n', String(n), '-p', String(pps), '-b', '64', '-q']);
+
+test('send N -> balance -> 2 count processes: counts + reported drops = N, and 0 drops at a moderate rate', { skip }, async () => {
+  const veth = createVethPair();
+  const id = testClusterId();
+  try {
+    const b = await startBalance(veth, id);
+    const c0 = await startCount(id, 0);
+    const c1 = await startCount(id, 1);
+    const N = 20_000;
+    send(veth, N, 20_000);
+    await until(() => false || true, 'nothing');
+    await sleep(800);
+    b.p.kill('SIGINT');
+    const [rb, r0, r1] = await Promise.all([b.done, c0.done, c1.done]);
+    assert.equal(rb.code, 0, rb.err);
+    const jb = lastJson(rb.out);
+    const j0 = lastJson(r0.out);
+    const j1 = lastJson(r1.out);
+    assert.equal(r0.code, 0, `a consumer ends normally when the owner shuts down: ${r0.err}`);
+    assert.match(r0.err, /cluster \d+ was shut down by its owner/);
+    assert.equal(j0.packets + j1.packets + jb.drops + jb.kernel_drops, N);
+    assert.equal(jb.drops, 0, JSON.stringify(jb));
+    assert.equal(jb.kernel_drops, 0, JSON.stringify(jb));
+    assert.equal(j0.packets + j1.packets, N);
+    assert.ok(j0.packets > N / 4 && j1.packets > N / 4, `64 flows spread over both queues: ${j0.packets} / ${j1.packets}`);
+    for (const k of ['packets', 'bytes', 'drops', 'duration_s', 'pps', 'queues']) assert.ok(k in jb, k);
+    assert.deepEqual(jb.queues.map((q: { packets: number }) => q.packets), [j0.packets, j1.packets]);
+  } finally {
+    veth.remove();
+  }
+});
+
+test('a consumer killed mid-stream does not disturb the other; its drops are counted; a new consumer re-attaches', { skip }, async () => {
+  const veth = createVethPair();
+  const id = testClusterId();
+  try {
+    const b = await startBalance(veth, id, ['-q', '256']);
+    const c0 = await startCount(id, 0);
+    const c1 = await startCount(id, 1);
+    send(veth, 4000, 20_000);
+    await sleep(300);
+    c0.p.kill('SIGKILL');
+    await c0.done;
+    send(veth, 4000, 20_000); // queue 0 fills up (256 slots) and drops
+    await sleep(300);
+    const c0b = await startCount(id, 0);
+    send(veth, 4000, 20_000);
+    await sleep(500);
+    b.p.kill('SIGINT');
+    const [rb, r1, r0b] = await Promise.all([b.done, c1.done, c0b.done]);
+    const jb = lastJson(rb.out);
+    const j1 = lastJson(r1.out);
+    const j0b = lastJson(r0b.out);
+    assert.ok(jb.queues[0].drops > 0, `queue 0 dropped while nobody consumed it: ${JSON.stringify(jb.queues)}`);
+    assert.equal(jb.queues[1].drops, 0, 'queue 1 is not disturbed');
+    assert.equal(j1.packets, jb.queues[1].packets, 'the other consumer got everything of its queue');
+    assert.ok(j0b.packets > 0, 'the new consumer receives');
+    // Every packet is accounted for: queue 0 in = taken by the dead one + left for/taken by the new one.
+    assert.equal(jb.packets, jb.queues[0].packets + jb.queues[0].drops + jb.queues[1].packets + jb.queues[1].drops);
+  } finally {
+    veth.remove();
+  }
+});
+
+test('a slow consumer makes only its own queue drop', { skip }, async () => {
+  const veth = createVethPair();
+  const id = testClusterId();
+  try {
+    const b = await startBalance(veth, id, ['-q', '512']);
+    const slow = start(['count', '-i', `zc:${id}@0`, '--json']);
+    await until(() => slow.err().includes('Capturing'), 'slow consumer');
+    slow.p.kill('SIGSTOP'); // a consumer that stops taking packets
+    const fast = await startCount(id, 1);
+    send(veth, 6000, 20_000);
+    await sleep(500);
+    slow.p.kill('SIGCONT');
+    await sleep(300);
+    b.p.kill('SIGINT');
+    const [rb, rf] = await Promise.all([b.done, fast.done, slow.done]);
+    const jb = lastJson(rb.out);
+    assert.ok(jb.queues[0].drops > 0, JSON.stringify(jb.queues));
+    assert.equal(jb.queues[1].drops, 0, JSON.stringify(jb.queues));
+    assert.equal(lastJson(rf.out).packets, jb.queues[1].packets);
+  } finally {
+    veth.remove();
+  }
+});
+
+test('balance --metrics serves queue counters in Prometheus format', { skip }, async () => {
+  const veth = createVethPair();
+  const id = testClusterId();
+  const port = 21000 + (process.pid % 20000);
+  try {
+    const b = await startBalance(veth, id, ['--metrics', String(port)]);
+    const c0 = await startCount(id, 0);
+    const c1 = await startCount(id, 1);
+    send(veth, 1000, 10_000);
+    await sleep(500);
+    const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const rx = Number(/^ringzero_balance_received_total (\d+)$/m.exec(body)?.[1]);
+    assert.equal(rx, 1000, body);
+    const q0 = Number(new RegExp(`^ringzero_queue_in_total\\{cluster="${id}",queue="0"\\} (\\d+)$`, 'm').exec(body)?.[1]);
+    const q1 = Number(new RegExp(`^ringzero_queue_in_total\\{cluster="${id}",queue="1"\\} (\\d+)$`, 'm').exec(body)?.[1]);
+    assert.equal(q0 + q1, 1000, body);
+    b.p.kill('SIGINT');
+    await Promise.all([b.done, c0.done, c1.done]);
+  } finally {
+    veth.remove();
+  }
+});
+
+test('balance flag errors name the problem', () => {
+  const run = (...a: string[]) => spawnSync(process.execPath, [BIN, 'balance', ...a], { encoding: 'utf8' });
+  let r = run('-i', 'lo');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /-c CLUSTER is required/);
+  r = run('-i', 'lo', '-c', '5', '-m', 'bogus');
+  assert.match(r.stderr, /unknown mode -m bogus/);
+  r = run('-i', 'lo', '-c', '5', '-q', '1000');
+  assert.match(r.stderr, /power of two/);
+  r = run('-c', '5');
+  assert.match(r.stderr, /-i DEV\[,DEV\.\.\.\] is required/);
+  r = run('-i', 'rz-nonexistent0', '-c', String(testClusterId()));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /rz-nonexistent0/);
+});
+
+test('the demo runs on its own veth pair and accounts for every packet', { skip }, () => {
+  const r = spawnSync(process.execPath, [BIN, 'demo', '-d', '1', '-p', '20000', '-c', String(testClusterId()), '--json'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const j = lastJson(r.stdout);
+  assert.equal(j.ok, true, JSON.stringify(j));
+  assert.equal(j.sent, 20_000);
+  assert.equal(j.counted_by_consumers[0] + j.counted_by_consumers[1] + j.balance_drops + j.kernel_drops, 20_000);
+  const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+  assert.ok(!left.includes('rz-demo-'), `the demo removed its namespace: ${left}`);
+});
