@@ -182,3 +182,18 @@ test('the demo runs on its own veth pair and accounts for every packet', { skip 
   const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
   assert.ok(!left.includes('rz-demo-'), `the demo removed its namespace: ${left}`);
 });
+
+test('--vm-args prints the ivshmem cold-plug arguments; --vm with no QEMU fails cleanly and removes the cluster', { skip: firstOf(needNetns()) }, async () => {
+  const id = testClusterId();
+  const b = start(['balance', '-i', 'lo', '-c', String(id), '-n', '1', '--vm-args', '-d', '1', '--json']);
+  const r = await b.done;
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /-object memory-backend-file,[^ ]*mem-path=\/[^ ]*ringzero-cluster-\d+[^ ]*share=on/);
+  assert.match(r.err, /-device ivshmem-plain,[^ ]*memdev=ringzero-mem-\d+/);
+  const bad = spawnSync(process.execPath, [BIN, 'balance', '-i', 'lo', '-c', String(id), '-n', '1', '--vm', '/nonexistent/qmp.sock'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /qmp/i);
+  assert.match(bad.stderr, /ERR_RINGZERO_QMP/);
+  const left = spawnSync(process.execPath, [BIN, 'stats', '--json'], { encoding: 'utf8' }).stdout;
+  assert.ok(!left.includes(`"id":${id}`), `the cluster was removed: ${left}`);
+});

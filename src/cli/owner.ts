@@ -20,6 +20,8 @@ export const OWNER_FLAGS: FlagSpec[] = [
   { names: ['json'], value: false, help: 'print one JSON object at exit' },
   { names: ['metrics'], value: true, help: 'serve Prometheus metrics on 127.0.0.1:PORT' },
   { names: ['quiet'], value: false, help: 'no per-second lines' },
+  { names: ['vm'], value: true, repeat: true, help: 'QMP_SOCKET of a running QEMU VM: hot-plug the cluster as an ivshmem device (repeatable)' },
+  { names: ['vm-args'], value: false, help: 'print the QEMU arguments that cold-plug the cluster into a VM' },
   { names: ['h', 'help'], value: false, help: 'this help' },
 ];
 
@@ -31,7 +33,35 @@ export function createOwnedCluster(a: Parsed, command: string, queues: number, i
   const buffers = a.buffers !== undefined ? intFlag(a, 'buffers', 0, 64) : queues * qlen + inputs * 8192 + 4096;
   const hp = (a.hugepages ?? 'auto') as string;
   if (!['auto', 'require', 'never'].includes(hp)) throw new UsageError(`${command}: --hugepages must be auto, require or never`);
-  return Cluster.create({ id, queues, queueLength: qlen, buffers, hugepages: hp as 'auto' | 'require' | 'never' });
+  // An ivshmem BAR must be a power of two: pad the region when it is meant for VMs.
+  const forVm = a.vm !== undefined || Boolean(a['vm-args']);
+  return Cluster.create({ id, queues, queueLength: qlen, buffers, hugepages: hp as 'auto' | 'require' | 'never', powerOfTwoSize: forVm });
+}
+
+/**
+ * --vm-args prints the cold-plug QEMU arguments; --vm SOCK hot-plugs the
+ * region into each running VM. Returns the undo (after cluster.close(), so
+ * guests see the cluster closed before their device goes away).
+ */
+export async function plugVms(a: Parsed, c: Cluster): Promise<() => Promise<void>> {
+  if (!a.vm && !a['vm-args']) return async () => {};
+  const vm = await import('../vm/index.js');
+  if (a['vm-args']) console.error(`QEMU arguments to give a VM this cluster:\n  ${vm.coldplugArgs(c).join(' ')}`);
+  const plugs: Awaited<ReturnType<typeof vm.hotplugIvshmem>>[] = [];
+  try {
+    for (const sock of (a.vm as string[] | undefined) ?? []) {
+      plugs.push(await vm.hotplugIvshmem(sock, c));
+      console.error(`cluster ${c.id} hot-plugged into the VM at ${sock}; in the guest: ringzero count -i zc:${c.id}@0`);
+    }
+  } catch (e) {
+    for (const p of plugs) await vm.unplugIvshmem(p).catch(() => {});
+    throw e;
+  }
+  return async () => {
+    for (const p of plugs) {
+      await vm.unplugIvshmem(p).catch((e: Error) => console.error(`unplug from the VM failed (the guest may not have released the device): ${e.message}`));
+    }
+  };
 }
 
 export function consumerHints(c: Cluster, queues: number): string {
@@ -54,6 +84,14 @@ export interface OwnerRun {
 /** Runs until SIGINT/SIGTERM/--duration; prints lines; returns the JSON object printed at exit. */
 export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, unknown>> {
   const { cluster: c, handle, queues } = r;
+  let unplug: () => Promise<void>;
+  try {
+    unplug = await plugVms(a, c);
+  } catch (e) {
+    await handle.stop().catch(() => {});
+    c.close();
+    throw e;
+  }
   const quiet = Boolean(a.quiet) || Boolean(a.json);
   const perQueue = Boolean(a['per-queue']);
   const sum = (v: number[]) => v.reduce((x, y) => x + y, 0);
@@ -112,6 +150,7 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
     queues: perQ.map((k, q) => ({ queue: q, packets: k.in, bytes: k.inBytes, drops: k.dropFull, taken: k.out, queued: k.queued })),
   };
   c.close(); // attached consumers now see ERR_RINGZERO_CLUSTER_CLOSED and exit with that message
+  await unplug();
   if (a.json) console.log(JSON.stringify(out));
   else if (!a.quiet) {
     console.log(`Total: ${thousands(out.packets)} pkts received, ${thousands(out.forwarded)} forwarded, ${thousands(out.drops)} dropped in ${out.duration_s.toFixed(2)} s`);
