@@ -197,3 +197,47 @@ test('--vm-args prints the ivshmem cold-plug arguments; --vm with no QEMU fails 
   const left = spawnSync(process.execPath, [BIN, 'stats', '--json'], { encoding: 'utf8' }).stdout;
   assert.ok(!left.includes(`"id":${id}`), `the cluster was removed: ${left}`);
 });
+
+test('per-queue filters (-f EXPR@Q) and a user function (--fn) decide what reaches each queue; their drops are counted', { skip }, async () => {
+  const { writeFileSync, mkdtempSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'rz-fn-'));
+  const veth = createVethPair();
+  try {
+    // Round robin over 2 queues while the sender alternates 10.0.0.1 / 10.0.0.2: q0 sees .1, q1 sees .2.
+    let id = testClusterId();
+    let b = start(['balance', '-i', `zc:${veth.host}`, '-c', String(id), '-n', '2', '-m', 'rr', '-f', 'src host 10.0.0.2@0', '--json']);
+    await until(() => b.err().includes('Run the consumers') || b.p.exitCode !== null, 'balance');
+    let c0 = await startCount(id, 0);
+    let c1 = await startCount(id, 1);
+    veth.exec(process.execPath, [BIN, 'send', '-i', veth.peer, '-n', '1000', '-p', '10000', '-b', '2', '-q']);
+    await sleep(500);
+    b.p.kill('SIGINT');
+    let [rb, r0, r1] = await Promise.all([b.done, c0.done, c1.done]);
+    let jb = lastJson(rb.out);
+    assert.equal(lastJson(r0.out).packets, 0, 'queue 0 only takes 10.0.0.2, which round robin never gives it');
+    assert.equal(lastJson(r1.out).packets, 500);
+    assert.equal(jb.drops, 500);
+    assert.equal(jb.drop_reasons.fn, 500);
+
+    const mod = join(dir, 'pick.mjs');
+    writeFileSync(mod, 'export function odd(p) { return p.bytes[p.offset + 29] % 2 === 1 ? 0 : -1; }\n');
+    id = testClusterId();
+    b = start(['balance', '-i', `zc:${veth.host}`, '-c', String(id), '-n', '2', '--fn', `${mod}:odd`, '--json']);
+    await until(() => b.err().includes('Run the consumers') || b.p.exitCode !== null, 'balance --fn');
+    c0 = await startCount(id, 0);
+    c1 = await startCount(id, 1);
+    veth.exec(process.execPath, [BIN, 'send', '-i', veth.peer, '-n', '1000', '-p', '10000', '-b', '4', '-q']);
+    await sleep(500);
+    b.p.kill('SIGINT');
+    [rb, r0, r1] = await Promise.all([b.done, c0.done, c1.done]);
+    jb = lastJson(rb.out);
+    assert.equal(lastJson(r0.out).packets, 500, 'odd source addresses go to queue 0');
+    assert.equal(lastJson(r1.out).packets, 0);
+    assert.equal(jb.drops, 500, 'a negative result drops and is counted');
+  } finally {
+    veth.remove();
+    rmSync(dir, { recursive: true });
+  }
+});

@@ -6,13 +6,17 @@ import { startBalancer, startFanout, type HashMode, type InputSpec, type OutputS
 import { parseArgs, usage, UsageError, intFlag, type FlagSpec } from './args.js';
 import { OWNER_FLAGS, consumerHints, createOwnedCluster, runOwner } from './owner.js';
 import { compileFor } from './filter-option.js';
+import { composeOutputFilters, parseFilterArg, type OutputFilter } from './output-filters.js';
+import type { FunctionSpec } from '../workers/index.js';
+import { resolve } from 'node:path';
 
 const FLAGS: FlagSpec[] = [
   { names: ['i', 'interface'], value: true, help: 'input devices, comma-separated (zc:eth0, eth1, ...); their index is the input port' },
   { names: ['n', 'queues'], value: true, help: 'queues: N, or N,M,... one balanced group per application (each group gets every packet)' },
   { names: ['m', 'mode'], value: true, help: 'hash: 5tuple (default), ip, tunnel (GTP-U/GRE inner IP), vlan, port, rr; PF_RING numbers 0 rr, 1 ip, 4/5 tunnel, 6 port, 7 vlan' },
   { names: ['r', 'egress'], value: true, repeat: true, help: 'q:DEV: send queue q\'s packets to device DEV instead (repeatable)' },
-  { names: ['f', 'filter'], value: true, help: "input filter (in the kernel of each device), e.g. -f 'udp'" },
+  { names: ['f', 'filter'], value: true, repeat: true, help: "input filter in the kernel of each device, e.g. -f 'udp'; EXPR@Q1,Q2 filters what goes to those queues only (repeatable)" },
+  { names: ['fn'], value: true, help: 'MODULE[:EXPORT]: a function (view) => queue index that replaces the hash; negative drops' },
   ...OWNER_FLAGS,
 ];
 
@@ -52,11 +56,23 @@ export function parseInputs(v: unknown, command: string, filter?: string): Input
 export async function balanceCommand(argv: string[]): Promise<number> {
   const a = parseArgs(argv, FLAGS, 'balance');
   if (a.help) { process.stdout.write(usage('balance', 'Balance packets from devices to queues of a cluster (zbalance_ipc).', FLAGS)); return 0; }
-  const filter = typeof a.filter === 'string' ? a.filter : undefined;
-  const inputs = parseInputs(a.interface, 'balance', filter);
   const groups = parseGroups(a.queues, 'balance');
   const mode = parseMode(a.mode as string | undefined, 'balance');
   const nq = groups.reduce((x, y) => x + y, 0);
+  let inputFilter: string | undefined;
+  const outputFilters: OutputFilter[] = [];
+  for (const f of (a.filter as string[] | undefined) ?? []) {
+    const p = parseFilterArg(f, nq);
+    if (p.input !== undefined) {
+      if (inputFilter !== undefined) throw new UsageError('balance: only one input filter (-f EXPR); per-queue filters are -f EXPR@Q,...');
+      inputFilter = p.input;
+    } else outputFilters.push(p.output!);
+  }
+  if (outputFilters.length > 0 && (groups.length > 1 || a.fn !== undefined)) throw new UsageError('balance: per-queue filters (-f EXPR@Q) work with one group and without --fn');
+  const fn: FunctionSpec | undefined = typeof a.fn === 'string'
+    ? (() => { const [mod, exp] = a.fn.split(':'); return { module: resolve(mod), export: exp ?? 'default' }; })()
+    : outputFilters.length > 0 ? composeOutputFilters(outputFilters, mode, nq) : undefined;
+  const inputs = parseInputs(a.interface, 'balance', inputFilter);
   const outputs: OutputSpec[] = Array.from({ length: nq }, (_, q) => ({ kind: 'queue', queue: q }));
   for (const r of (a.egress as string[] | undefined) ?? []) {
     const m = /^(\d+):(.+)$/.exec(r);
@@ -66,8 +82,8 @@ export async function balanceCommand(argv: string[]): Promise<number> {
   const cluster = createOwnedCluster(a, 'balance', nq, inputs.length);
   const cpu = a.core !== undefined ? intFlag(a, 'core', 0) : undefined;
   const handle = groups.length > 1
-    ? startFanout(cluster, { inputs, outputs, groups, mode, pool: 0, cpu })
-    : startBalancer(cluster, { inputs, outputs, mode, pool: 0, cpu });
+    ? startFanout(cluster, { inputs, outputs, groups, mode, fn, pool: 0, cpu })
+    : startBalancer(cluster, { inputs, outputs, mode, fn, pool: 0, cpu });
   try {
     await handle.ready;
   } catch (e) {
