@@ -13,6 +13,7 @@ const COMMANDS: Record<string, { run: () => Promise<Command>; help: string }> = 
   balance: { run: async () => (await import('./balance.js')).balanceCommand, help: 'balance device traffic to queues of a cluster (zbalance_ipc)' },
   fanout: { run: async () => (await import('./fanout.js')).fanoutCommand, help: 'every packet to every queue, buffers shared (zfanout_ipc)' },
   pipeline: { run: async () => (await import('./pipeline.js')).pipelineCommand, help: 'a chain of queues, one stage per thread or process (zpipeline_ipc)' },
+  cluster: { run: async () => (await import('./cluster.js')).clusterCommand, help: 'create a cluster of plain queues for send/count processes' },
   demo: { run: async () => (await import('./demo.js')).demoCommand, help: 'balance generated traffic on a private veth pair to two consumers' },
   dump: { run: async () => (await import('./dump.js')).dumpCommand, help: 'write packets to a pcap/pcapng file, with rotation (pfdump)' },
   send: { run: async () => (await import('./send.js')).sendCommand, help: 'send synthetic frames to a device (zsend, pfsend)' },

@@ -6,7 +6,7 @@
 import { PcapReader, createPacketRecords } from '../pcap/index.js';
 import { META_LEN, META_OFF, META_WORDS } from '../zc/meta.js';
 import type { BufferPool } from '../zc/pool.js';
-import type { Device } from '../devices/index.js';
+import type { TxEndpoint } from './tx-endpoint.js';
 import type { BufferMemory } from '../zc/meta.js';
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -41,7 +41,7 @@ export class Replayer {
   private lastPktNs = 0;
   private readonly t0 = process.hrtime.bigint();
 
-  constructor(private readonly o: ReplayOptions, private readonly dev: Device, private readonly pool: BufferPool, private readonly mem: BufferMemory) {
+  constructor(private readonly o: ReplayOptions, private readonly dev: TxEndpoint, private readonly pool: BufferPool, private readonly mem: BufferMemory) {
     this.reader = PcapReader.openSync(o.path === '-' ? 0 : o.path);
   }
 

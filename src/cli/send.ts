@@ -1,18 +1,16 @@
 // ringzero send (zsend / pfsend): synthetic UDP frames to a device, at a
 // packet rate (-p), a bit rate (-r) or as fast as possible.
-import { Cluster } from '../zc/cluster.js';
 import { META_LEN, META_OFF, META_WORDS } from '../zc/meta.js';
-import { openDevice } from '../devices/index.js';
+import { openTx } from './tx-endpoint.js';
 import { parseArgs, usage, intFlag, numFlag, UsageError, type FlagSpec } from './args.js';
 import { runLoop } from './loop.js';
 import { absoluteLine, actualLine, thousands } from './format.js';
 import { buildFrames } from './frames.js';
-import { privateClusterId, parseQueueSpec } from './endpoint.js';
 import { serveMetrics } from './metrics.js';
 import { Replayer } from './replay.js';
 
 const FLAGS: FlagSpec[] = [
-  { names: ['i', 'interface'], value: true, help: 'device to send on (zc:IFACE[@Q] AF_XDP, IFACE AF_PACKET)' },
+  { names: ['i', 'interface'], value: true, help: 'device to send on (zc:IFACE[@Q] AF_XDP, IFACE AF_PACKET), or zc:CLUSTER@QUEUE: a queue of a running `ringzero cluster`' },
   { names: ['c', 'cluster'], value: true, help: 'id of the private cluster (default: derived from the pid)' },
   { names: ['f', 'file'], value: true, help: "replay this pcap/pcapng file ('-' = standard input) instead of synthetic frames" },
   { names: ['speed'], value: true, help: 'replay: multiplier of the recorded pace (default 1)' },
@@ -35,7 +33,6 @@ export async function sendCommand(argv: string[]): Promise<number> {
   const a = parseArgs(argv, FLAGS, 'send');
   if (a.help) { process.stdout.write(usage('send', 'Send synthetic UDP frames, or replay a capture file, to a device (zsend, pfsend, tcpreplay).', FLAGS)); return 0; }
   if (typeof a.interface !== 'string') throw new UsageError('send: -i DEVICE is required (e.g. -i zc:eth0, -i eth0)');
-  if (parseQueueSpec(a.interface)) throw new UsageError(`send: sending into a cluster queue (${a.interface}) is not supported yet; send to a device`);
   const length = intFlag(a, 'length', 60, 60, 9000);
   const sources = intFlag(a, 'sources', 1, 1, 65536);
   const limit = intFlag(a, 'packets', 0);
@@ -46,22 +43,15 @@ export async function sendCommand(argv: string[]): Promise<number> {
   if (replayPath && (a.length !== undefined || a.sources !== undefined)) throw new UsageError('send: -l and -b describe synthetic frames; they do not apply to -f FILE');
   const speed = a.topspeed ? 0 : numFlag(a, 'speed', 1);
   const frames = buildFrames({ length, sources });
-  const cluster = Cluster.create({ id: a.cluster === undefined ? privateClusterId() : intFlag(a, 'cluster', 0), buffers: 8192, hugepages: 'auto' });
-  const pool = cluster.pool(0);
-  let dev;
-  try {
-    dev = openDevice(a.interface, { memory: cluster.memory, source: pool, rx: false });
-  } catch (e) {
-    pool.detach();
-    cluster.close();
-    throw e;
-  }
+  const dev = openTx(a.interface, a.cluster === undefined ? undefined : intFlag(a, 'cluster', 0));
+  const pool = dev.pool;
+  const mem = dev.memory;
   const { native } = await import('../native/index.js');
   if (a.core !== undefined) native.pinThread(intFlag(a, 'core', 0));
-  if (length > cluster.layout.bufferSize - cluster.layout.headroom) throw new UsageError(`send: -l ${length} does not fit a ${cluster.layout.bufferSize}-byte buffer`);
-  const bytes = cluster.memory.bytes;
-  const meta = cluster.memory.meta;
-  const replay = replayPath ? new Replayer({ path: replayPath, speed, loops: intFlag(a, 'loop', 1), pps, limit }, dev, pool, cluster.memory) : null;
+  if (length > mem.bufferSize - mem.headroom) throw new UsageError(`send: -l ${length} does not fit a ${mem.bufferSize}-byte buffer`);
+  const bytes = mem.bytes;
+  const meta = mem.meta;
+  const replay = replayPath ? new Replayer({ path: replayPath, speed, loops: intFlag(a, 'loop', 1), pps, limit }, dev, pool, mem) : null;
   const burst = new Uint32Array(64);
   let sent = 0;
   let next = 0;
@@ -106,7 +96,7 @@ export async function sendCommand(argv: string[]): Promise<number> {
         for (let i = 0; i < k; i++) {
           const b = burst[i];
           const m = b * META_WORDS;
-          const dst = cluster.layout.bufferOffset + b * cluster.layout.bufferSize + meta[m + META_OFF];
+          const dst = mem.bufferOffset + b * mem.bufferSize + meta[m + META_OFF];
           const f = next++ % frames.count;
           bytes.set(frames.bytes.subarray(f * length, (f + 1) * length), dst);
           meta[m + META_LEN] = length;
@@ -122,8 +112,6 @@ export async function sendCommand(argv: string[]): Promise<number> {
   const st = d.stats();
   replay?.close();
   d.close();
-  pool.detach();
-  cluster.close();
   if (a.json) console.log(JSON.stringify({ packets: result.packets, bytes: result.bytes, drops: st.txRingFull + st.txInvalid, duration_s: result.duration_s, pps: result.pps }));
   else if (!Boolean(a.quiet)) console.log(`Total: ${thousands(result.packets)} pkts sent (${thousands(st.txRingFull + st.txInvalid)} drops) - ${thousands(result.bytes)} bytes in ${result.duration_s.toFixed(2)} s, ${thousands(result.pps)} pps`);
   return 0;
