@@ -241,3 +241,36 @@ test('per-queue filters (-f EXPR@Q) and a user function (--fn) decide what reach
     rmSync(dir, { recursive: true });
   }
 });
+
+test('-r Q:DEV sends one queue\'s share out of another interface (egress), byte counts intact', { skip }, async () => {
+  const a = createVethPair();
+  const b2 = createVethPair();
+  const id = testClusterId();
+  try {
+    const egressCount = spawn('ip', ['netns', 'exec', b2.ns, process.execPath, BIN, 'count', '-i', b2.peer, '--json', '-d', '6'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let eout = '';
+    let eerr = '';
+    egressCount.stdout.on('data', (d) => { eout += d; });
+    egressCount.stderr.on('data', (d) => { eerr += d; });
+    const edone = new Promise((r) => egressCount.on('exit', r));
+    await until(() => eerr.includes('Capturing'), 'egress counter');
+    const bal = start(['balance', '-i', `zc:${a.host}`, '-c', String(id), '-n', '2', '-m', 'rr', '-r', `1:${b2.host}`, '--json']);
+    await until(() => bal.err().includes('Run the consumers') || bal.p.exitCode !== null, 'balance with egress');
+    assert.match(bal.err(), new RegExp(`queue 1 goes to ${b2.host}`));
+    const c0 = await startCount(id, 0);
+    send(a, 2000, 10_000);
+    await sleep(600);
+    bal.p.kill('SIGINT');
+    const [rb, r0] = await Promise.all([bal.done, c0.done]);
+    await edone;
+    const jb = lastJson(rb.out);
+    const je = lastJson(eout);
+    assert.equal(lastJson(r0.out).packets, 1000);
+    assert.equal(je.packets, 1000, eerr);
+    assert.equal(je.bytes, 1000 * 60);
+    assert.equal(jb.drops, 0);
+  } finally {
+    a.remove();
+    b2.remove();
+  }
+});
