@@ -129,5 +129,12 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
   printTable(rows.map((r) => ({ ...r, mpps: r.mpps.toFixed(2), ns_per_packet: r.ns_per_packet.toFixed(1), delivered_mpps: r.delivered_mpps.toFixed(2), drop_full_pct: r.drop_full_pct.toFixed(1) })));
   const best = rows.find((r) => r.mode === 'five-tuple' && r.consumers === 'threads')!;
   console.log(`balancer core, 5-tuple hash: ${best.mpps.toFixed(2)} Mpps (goal >= 20; ixy.js forwarding: 4.95 Mpps/core)`);
-  console.log(JSON.stringify({ bench: 'balancer', rows, goal_mpps: 20, ixy_js_mpps_per_core: 4.95 }));
+  const { benchBalanceVeth } = await import('./balancer-veth.js');
+  const veth = await benchBalanceVeth(process.argv.includes('--quick') ? 2 : 3);
+  if (veth.rows.length > 0) {
+    console.log('\nveth, zc: input, same generator (ringzero send, top speed, 64 flows):');
+    printTable(veth.rows.map((r) => ({ ...r, mpps: r.mpps.toFixed(3) })));
+    console.log(`balance-to-2-consumers / plain count: ${veth.ratio.toFixed(2)} (goal >= 0.9)`);
+  } else console.log('\nveth rows skipped: they need root');
+  console.log(JSON.stringify({ bench: 'balancer', rows, goal_mpps: 20, ixy_js_mpps_per_core: 4.95, veth: veth.rows, veth_ratio: veth.ratio }));
 }
