@@ -274,3 +274,34 @@ test('-r Q:DEV sends one queue\'s share out of another interface (egress), byte 
     b2.remove();
   }
 });
+
+test('balance -F FILE: SIGUSR1 swaps the input filter inside the running worker', { skip }, async () => {
+  const { writeFileSync, mkdtempSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'rz-bf-'));
+  const veth = createVethPair();
+  const id = testClusterId();
+  try {
+    const ffile = join(dir, 'filter');
+    writeFileSync(ffile, 'src host 10.0.0.1\n');
+    const b = start(['balance', '-i', `zc:${veth.host}`, '-c', String(id), '-n', '1', '-F', ffile, '--json']);
+    await until(() => b.err().includes('Run the consumers') || b.p.exitCode !== null, 'balance -F');
+    const c0 = await startCount(id, 0);
+    veth.exec(process.execPath, [BIN, 'send', '-i', veth.peer, '-n', '400', '-p', '4000', '-b', '4', '-q']);
+    await sleep(300);
+    writeFileSync(ffile, 'src host 10.0.0.1 or src host 10.0.0.4\n');
+    b.p.kill('SIGUSR1');
+    await until(() => b.err().includes('reloaded'), 'reload');
+    await sleep(400); // the worker looks at its mailbox every ~100 ms
+    veth.exec(process.execPath, [BIN, 'send', '-i', veth.peer, '-n', '400', '-p', '4000', '-b', '4', '-q']);
+    await sleep(400);
+    b.p.kill('SIGINT');
+    const [rb, r0] = await Promise.all([b.done, c0.done]);
+    assert.equal(lastJson(r0.out).packets, 100 + 200, rb.err);
+    assert.equal(lastJson(rb.out).drops, 0, 'rejected frames never reached the balancer');
+  } finally {
+    veth.remove();
+    rmSync(dir, { recursive: true });
+  }
+});

@@ -5,7 +5,8 @@
 import { startBalancer, startFanout, type HashMode, type InputSpec, type OutputSpec } from '../workers/index.js';
 import { parseArgs, usage, UsageError, intFlag, type FlagSpec } from './args.js';
 import { OWNER_FLAGS, consumerHints, createOwnedCluster, runOwner } from './owner.js';
-import { compileFor } from './filter-option.js';
+import { compileFor, reloadOnSigusr1 } from './filter-option.js';
+import { readFilterFile } from '../filter/index.js';
 import { composeOutputFilters, parseFilterArg, type OutputFilter } from './output-filters.js';
 import type { FunctionSpec } from '../workers/index.js';
 import { resolve } from 'node:path';
@@ -16,6 +17,7 @@ const FLAGS: FlagSpec[] = [
   { names: ['m', 'mode'], value: true, help: 'hash: 5tuple (default), ip, tunnel (GTP-U/GRE inner IP), vlan, port, rr; PF_RING numbers 0 rr, 1 ip, 4/5 tunnel, 6 port, 7 vlan' },
   { names: ['r', 'egress'], value: true, repeat: true, help: 'q:DEV: send queue q\'s packets to device DEV instead (repeatable)' },
   { names: ['f', 'filter'], value: true, repeat: true, help: "input filter in the kernel of each device, e.g. -f 'udp'; EXPR@Q1,Q2 filters what goes to those queues only (repeatable)" },
+  { names: ['F', 'filter-file'], value: true, help: 'input filter read from FILE; SIGUSR1 re-reads it and swaps it in the kernel' },
   { names: ['fn'], value: true, help: 'MODULE[:EXPORT]: a function (view) => queue index that replaces the hash; negative drops' },
   ...OWNER_FLAGS,
 ];
@@ -68,6 +70,11 @@ export async function balanceCommand(argv: string[]): Promise<number> {
       inputFilter = p.input;
     } else outputFilters.push(p.output!);
   }
+  const filterFile = typeof a['filter-file'] === 'string' ? a['filter-file'] : undefined;
+  if (filterFile !== undefined) {
+    if (inputFilter !== undefined) throw new UsageError('balance: give the input filter with -f EXPR or -F FILE, not both');
+    inputFilter = readFilterFile(filterFile);
+  }
   if (outputFilters.length > 0 && (groups.length > 1 || a.fn !== undefined)) throw new UsageError('balance: per-queue filters (-f EXPR@Q) work with one group and without --fn');
   const fn: FunctionSpec | undefined = typeof a.fn === 'string'
     ? (() => { const [mod, exp] = a.fn.split(':'); return { module: resolve(mod), export: exp ?? 'default' }; })()
@@ -93,11 +100,15 @@ export async function balanceCommand(argv: string[]): Promise<number> {
   }
   console.error(consumerHints(cluster, nq).replace(/count -i zc:\d+@(\d+)/g, (s, q) => (outputs[Number(q)].kind === 'device' ? `(queue ${q} goes to ${(outputs[Number(q)] as { name: string }).name})` : s)));
   const groupsCount = groups.length;
+  const unReload = filterFile !== undefined
+    ? reloadOnSigusr1(filterFile, 1, (f) => handle.setInputFilter!(f.bytes, f.xdpFunction()), (m) => console.error(`balance: ${m}`))
+    : () => {};
   await runOwner(a, {
     command: 'balance', cluster, handle, queues: nq,
     // Every received packet not delivered to an output, whatever the reason. With
     // groups each packet is due once per group.
     drops: (s) => Math.max(0, s.received * groupsCount - s.sent),
   });
+  unReload();
   return 0;
 }

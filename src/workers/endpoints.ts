@@ -8,6 +8,8 @@
 // buffers go back where they came from (giveBack): the input queue's return
 // ring, or the worker's own pool.
 import type { Cluster } from '../zc/cluster.js';
+import { attachToSocket } from '../filter/socket.js';
+import { checkProgram } from '../filter/check.js';
 import type { BufferPool } from '../zc/pool.js';
 import type { QueueConsumer } from '../zc/consumer.js';
 import type { QueueProducer } from '../zc/queue.js';
@@ -29,6 +31,8 @@ export interface Input {
   readonly exhausted: boolean;
   /** packets the kernel dropped before this input saw them (devices; 0 otherwise). A system call: call rarely. */
   kernelDrops(): number;
+  /** replaces a device input's kernel filter (XDP subprogram or classic BPF, by device kind) */
+  setKernelFilter?(socketProgram: Uint8Array, xdpFunction: Uint8Array): void;
   close(): void;
 }
 
@@ -84,6 +88,11 @@ class PoolInput implements Input {
     private readonly port: number, private readonly meta: Uint32Array) {}
   get exhausted(): boolean { return this.left === 0; }
   kernelDrops(): number { return this.dev ? this.dev.stats().kernelDrops : 0; }
+  setKernelFilter(socketProgram: Uint8Array, xdpFunction: Uint8Array): void {
+    const d = this.dev as (Device & { setXdpFilter?: (f: Uint8Array) => void; setSocketFilter?: (a: (fd: number) => void) => void }) | null;
+    if (d?.setXdpFilter) d.setXdpFilter(xdpFunction);
+    else if (d?.setSocketFilter) d.setSocketFilter((fd) => attachToSocket(fd, checkProgram(socketProgram)));
+  }
   recvBurst(out: Uint32Array, max: number): number {
     if (this.dev) return this.dev.recvBurst(out, max);
     if (this.left === 0) return 0;

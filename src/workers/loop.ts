@@ -2,6 +2,7 @@
 // orderly shutdown (close endpoints, wait for the owned pool to fill up).
 import { C } from './counters.js';
 import type { Endpoints } from './endpoints.js';
+import type { FilterBoxReader } from './filter-box.js';
 
 /** After this many empty polls in a row a non-busy worker starts sleeping ~1 ms per poll. */
 const SPIN_POLLS = 64;
@@ -13,6 +14,8 @@ export interface LoopEnv {
   busy: boolean;
   burst: number;
   drainMs: number;
+  /** replacements of the input devices' kernel filters (balance -F + SIGUSR1) */
+  filters?: FilterBoxReader;
 }
 
 /** Input devices' kernel drop counters are read (a system call each) at most this often. */
@@ -36,6 +39,8 @@ export class Idler {
     if (now - this.lastStats < KERNEL_STATS_MS) return;
     this.lastStats = now;
     refreshKernelDrops(this.env, this.ep);
+    const f = this.env.filters?.take();
+    if (f) for (const i of this.ep.inputs) i.setKernelFilter?.(f.socketProgram, f.xdpFunction);
   }
 
   /** Call after an empty poll. */

@@ -8,6 +8,7 @@ import type { Cluster } from '../zc/cluster.js';
 import { RingzeroError } from '../errors.js';
 import { newCounters, readStats, type WorkerStats } from './counters.js';
 import type { WorkerData, WorkerJob } from './worker-main.js';
+import { newFilterBox, postFilter } from './filter-box.js';
 import type { BalancerOptions, FanoutOptions, StageOptions } from './types.js';
 
 export interface WorkerHandle {
@@ -19,6 +20,11 @@ export interface WorkerHandle {
   stats(): WorkerStats;
   /** sets the stop flag; resolves with the final counters */
   stop(): Promise<WorkerStats>;
+  /**
+   * Replaces the kernel filter of every input device (XDP subprogram for zc:,
+   * classic BPF for AF_PACKET) between bursts; applied within ~100 ms.
+   */
+  setInputFilter?(socketProgram: Uint8Array, xdpFunction: Uint8Array): void;
 }
 
 /** Rebuilds an error posted by a worker, keeping its code. */
@@ -31,7 +37,8 @@ function workerError(m: { error: string; code?: string; message?: string }): Err
 function startThread(cluster: Cluster, job: WorkerJob, outputs: number): WorkerHandle {
   const counters = newCounters();
   const stop = new Int32Array(new SharedArrayBuffer(8));
-  const data: WorkerData = { job, handle: cluster.handle(), counters, stop };
+  const filterBox = newFilterBox();
+  const data: WorkerData = { job, handle: cluster.handle(), counters, stop, filterBox };
   const w = new Worker(new URL('./worker-main.js', import.meta.url), { workerData: data });
   let lastError: string | undefined;
   let readyResolve!: () => void;
@@ -61,6 +68,10 @@ function startThread(cluster: Cluster, job: WorkerJob, outputs: number): WorkerH
       Atomics.store(stop, 0, 1);
       Atomics.notify(stop, 0);
       return done;
+    },
+    setInputFilter(socketProgram, xdpFunction) {
+      postFilter(filterBox, socketProgram, xdpFunction);
+      Atomics.notify(stop, 0); // wake a sleeping loop so it looks at the box
     },
   };
 }

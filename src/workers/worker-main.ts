@@ -12,6 +12,7 @@ import { loadUserFunction } from './user-function.js';
 import { PacketView, type PacketFunction } from './packet-view.js';
 import { META_HASH, META_WORDS } from '../zc/meta.js';
 import type { LoopEnv } from './loop.js';
+import { FilterBoxReader } from './filter-box.js';
 import type { BalancerOptions, FanoutOptions, StageOptions } from './types.js';
 
 export type WorkerJob =
@@ -24,13 +25,15 @@ export interface WorkerData {
   handle: ClusterHandle;
   counters: Float64Array;
   stop: Int32Array;
+  /** input filter replacements (filter-box.ts) */
+  filterBox: SharedArrayBuffer;
 }
 
 async function main(d: WorkerData): Promise<void> {
   const o = d.job.options;
   if (o.cpu !== undefined) native.pinThread(o.cpu);
   const cluster = Cluster.fromHandle(d.handle);
-  const env: LoopEnv = { counters: d.counters, stop: d.stop, busy: o.busy ?? false, burst: o.burst ?? 32, drainMs: o.drainMs ?? 2000 };
+  const env: LoopEnv = { counters: d.counters, stop: d.stop, busy: o.busy ?? false, burst: o.burst ?? 32, drainMs: o.drainMs ?? 2000, filters: new FilterBoxReader(d.filterBox) };
   if (!Number.isInteger(env.burst) || env.burst < 1 || env.burst > 4096) throw new InvalidArgumentError(`burst must be 1..4096, got ${env.burst}`);
   const fn: PacketFunction | null = o.fn ? await loadUserFunction(o.fn) : null;
   let lastError = '';
