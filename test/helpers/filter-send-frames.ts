@@ -21,7 +21,7 @@ export function writeFrameFile(path: string, frames: readonly Uint8Array[]): voi
   writeFileSync(path, buf);
 }
 
-function main(ifname: string, file: string): void {
+function openSender(ifname: string): number {
   const ifindex = native.ifNameToIndex(ifname);
   if (!ifindex) throw new Error(`no interface ${ifname}`);
   const fd = native.socket(AF_PACKET, SOCK_RAW, 0); // protocol 0: this socket receives nothing
@@ -29,7 +29,10 @@ function main(ifname: string, file: string): void {
   new DataView(sll.buffer).setUint16(0, AF_PACKET, true);
   new DataView(sll.buffer).setInt32(4, ifindex, true);
   native.bind(fd, sll);
-  const buf = readFileSync(file);
+  return fd;
+}
+
+function sendAll(fd: number, buf: Buffer): number {
   let sent = 0;
   for (let o = 0; o < buf.length;) {
     const len = buf.readUInt32LE(o);
@@ -42,8 +45,28 @@ function main(ifname: string, file: string): void {
     }
     sent++;
   }
-  native.close(fd);
-  console.log(JSON.stringify({ sent }));
+  return sent;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) main(process.argv[2]!, process.argv[3]!);
+function main(ifname: string, file: string, serve: boolean): void {
+  const fd = openSender(ifname);
+  const buf = readFileSync(file);
+  if (!serve) {
+    console.log(JSON.stringify({ sent: sendAll(fd, buf) }));
+    native.close(fd);
+    return;
+  }
+  // Serve mode: one pass over the frames per "send" line on stdin (no process start per pass).
+  let pending = '';
+  process.stdin.on('data', (d) => {
+    pending += d;
+    let i;
+    while ((i = pending.indexOf('\n')) >= 0) {
+      pending = pending.slice(i + 1);
+      console.log(JSON.stringify({ sent: sendAll(fd, buf) }));
+    }
+  });
+  process.stdin.on('end', () => native.close(fd));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) main(process.argv[2]!, process.argv[3]!, process.argv[4] === 'serve');

@@ -1,6 +1,6 @@
 // Glue for filter tests over a real veth pair: send frames from inside the
 // namespace, receive them with AF_PACKET sockets on the host end.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -40,6 +40,44 @@ export function sendFromPeer(pair: VethPair, frames: readonly Uint8Array[]): voi
     if (sent !== frames.length) throw new Error(`sent ${sent} of ${frames.length} frames`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A sender kept running in the namespace: `send()` sends the frames once more. */
+export class PeerSender {
+  private readonly child: ChildProcess;
+  private readonly dir: string;
+  private out = '';
+  private waiters: Array<(n: number) => void> = [];
+
+  constructor(pair: VethPair, frames: readonly Uint8Array[]) {
+    this.dir = mkdtempSync(join(tmpdir(), 'rz-frames-'));
+    const file = join(this.dir, 'frames.bin');
+    writeFrameFile(file, frames);
+    const script = join(dirname(fileURLToPath(import.meta.url)), 'filter-send-frames.js');
+    this.child = spawn('ip', ['netns', 'exec', pair.ns, process.execPath, script, pair.peer, file, 'serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child.stdout!.on('data', (d) => {
+      this.out += d;
+      let i;
+      while ((i = this.out.indexOf('\n')) >= 0) {
+        const line = this.out.slice(0, i);
+        this.out = this.out.slice(i + 1);
+        this.waiters.shift()?.((JSON.parse(line) as { sent: number }).sent);
+      }
+    });
+  }
+
+  send(): Promise<number> {
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.child.stdin!.write('send\n');
+    });
+  }
+
+  close(): void {
+    this.child.stdin!.end();
+    this.child.kill('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
