@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PcapWriter } from '../src/pcap/index.js';
@@ -73,6 +73,48 @@ test('--speed 1 replays a file at its recorded pace', () => {
     const j = JSON.parse(r.stdout);
     assert.equal(j.packets, 101);
     assert.ok(j.duration_s >= 0.99 && j.duration_s < 1.3, `replay took ${j.duration_s} s for 1 s of recorded time (process wall ${wall} ms)`);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('a truncated capture: count reports the records before the cut, then the error with its offset; dump keeps them', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rz-pcap-'));
+  try {
+    const file = join(dir, 'in.pcap');
+    writeFile(file, 100, 1000);
+    const cut = join(dir, 'cut.pcap');
+    const whole = readFileSync(file);
+    writeFileSync(cut, whole.subarray(0, whole.length - 30)); // the last record is incomplete
+    const r = spawnSync(process.execPath, [BIN, 'count', '-i', `pcap:${cut}`, '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.equal(JSON.parse(r.stdout).packets, 99);
+    assert.match(r.stderr, /truncated record at offset \d+/);
+    assert.match(r.stderr, /ERR_RINGZERO_PCAP_TRUNCATED/);
+    const out = join(dir, 'out.pcap');
+    const d = spawnSync(process.execPath, [BIN, 'dump', '-i', `pcap:${cut}`, '-w', out, '-q'], { encoding: 'utf8' });
+    assert.equal(d.status, 1);
+    const back = spawnSync(process.execPath, [BIN, 'count', '-i', `pcap:${out}`, '--json'], { encoding: 'utf8' });
+    assert.equal(JSON.parse(back.stdout).packets, 99, 'the good records were written');
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('dump to a full disk or a closed pipe fails with the reason, not a stack trace', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rz-pcap-'));
+  try {
+    const file = join(dir, 'in.pcap');
+    writeFile(file, 1000, 1000);
+    const full = spawnSync(process.execPath, [BIN, 'dump', '-i', `pcap:${file}`, '-w', '/dev/full', '-q'], { encoding: 'utf8' });
+    assert.equal(full.status, 1);
+    assert.match(full.stderr, /cannot write the capture to \/dev\/full: no space left on the device.*\[ENOSPC\]/);
+    assert.doesNotMatch(full.stderr, /at \w+ \(/, 'no stack trace');
+    const pipe = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" dump -i pcap:${file} -w - -q | head -c 100 > /dev/null; echo "status=\${PIPESTATUS:-}"`], { encoding: 'utf8' });
+    assert.match(pipe.stderr, /the reading side closed the pipe.*\[EPIPE\]/);
+    const missing = spawnSync(process.execPath, [BIN, 'count', '-i', 'pcap:/nonexistent/x.pcap'], { encoding: 'utf8' });
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /no such file or directory.*\[ENOENT\]/);
   } finally {
     rmSync(dir, { recursive: true });
   }

@@ -48,6 +48,7 @@ export async function countCommand(argv: string[]): Promise<number> {
   let packets = 0;
   let bytes = 0;
   let ended: string | null = null;
+  let failure: unknown = null;
   if (!a.quiet) console.error(`Capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''}`);
   const totals = () => ({ packets, bytes, drops: input.drops() });
   if (a.metrics !== undefined) {
@@ -75,7 +76,8 @@ export async function countCommand(argv: string[]): Promise<number> {
           n = input.recv(burst, limit > 0 ? Math.min(64, limit - packets) : 64, 2);
         } catch (e) {
           if (e instanceof ClusterClosedError) { ended = e.message; return false; }
-          throw e;
+          failure = e; // e.g. a malformed capture file: report what was counted, then the error
+          return false;
         }
         const js = input.jsFilter;
         let accepted = 0;
@@ -104,6 +106,7 @@ export async function countCommand(argv: string[]): Promise<number> {
   } else if (!Boolean(a.quiet)) {
     console.log(`Total: ${thousands(result.packets)} pkts (${thousands(result.drops)} drops) - ${thousands(result.bytes)} bytes in ${result.duration_s.toFixed(2)} s, ${thousands(result.pps)} pps`);
   }
+  if (failure) throw failure;
   // The owner shutting the cluster down is a normal end; its death is not.
   return ended && !/shut down by its owner/.test(ended) ? 1 : 0;
 }

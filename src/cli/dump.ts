@@ -68,7 +68,23 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   let captured = 0;
   let wireBytes = 0;
   let ended: string | null = null;
+  let failure: unknown = null;
   let idle = true;
+  const flushOk = (): boolean => {
+    try {
+      writer.flush();
+      return true;
+    } catch (e) {
+      failure = outputError(e);
+      return false;
+    }
+  };
+  const outputError = (e: unknown): Error => {
+    const code = (e as { code?: string }).code ?? 'EIO';
+    const what = toStdout ? 'standard output' : String(a.write);
+    const why = code === 'EPIPE' ? 'the reading side closed the pipe' : code === 'ENOSPC' ? 'no space left on the device' : (e as Error).message;
+    return Object.assign(new Error(`cannot write the capture to ${what}: ${why}; ${thousands(captured)} packets had been captured`), { code });
+  };
   const result = await runLoop({
     durationS: numFlag(a, 'duration', 0),
     totals: () => ({ packets: captured, bytes: wireBytes, drops: input.drops() }),
@@ -80,10 +96,11 @@ export async function dumpCommand(argv: string[]): Promise<number> {
           n = input.recv(burst, limit > 0 ? Math.min(64, limit - captured) : 64, 2);
         } catch (e) {
           if (e instanceof ClusterClosedError) { ended = e.message; return false; }
-          throw e;
+          failure = e; // a malformed input file: keep what was written, report, then fail
+          return false;
         }
         if (n === 0) {
-          if (!idle) { writer.flush(); idle = true; }
+          if (!idle) { idle = true; if (!flushOk()) return false; }
           if (input.ended()) return false;
           continue;
         }
@@ -105,7 +122,14 @@ export async function dumpCommand(argv: string[]): Promise<number> {
           k++;
           wireBytes += wire;
         }
-        const w = writer.writeBurst(bytes, rec, k);
+        let w = 0;
+        try {
+          w = writer.writeBurst(bytes, rec, k);
+        } catch (e) {
+          input.release(burst, n);
+          failure = outputError(e);
+          return false;
+        }
         captured += w;
         input.release(burst, n);
         if (writer.limitReached || (limit > 0 && captured >= limit)) return false;
@@ -113,7 +137,11 @@ export async function dumpCommand(argv: string[]): Promise<number> {
       return true;
     },
   });
-  writer.close();
+  try {
+    writer.close();
+  } catch (e) {
+    failure ??= outputError(e);
+  }
   unReload();
   const drops = input.drops();
   const kernel = input.device ? input.device.stats().kernelDrops : 0;
@@ -126,5 +154,6 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   } else if (!a.quiet) {
     log(`${thousands(captured)} packets captured, ${thousands(kernel)} dropped by the kernel, ${thousands(input.device ? 0 : drops)} dropped by the queue, ${files} file${files === 1 ? '' : 's'}`);
   }
-  return ended ? 1 : 0;
+  if (failure) throw failure;
+  return ended && !/shut down by its owner/.test(ended) ? 1 : 0;
 }

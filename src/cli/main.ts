@@ -41,9 +41,15 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
+  const code = (e as { code?: unknown }).code;
   if (e instanceof RingzeroError) {
     console.error(`ringzero: ${e.message} [${e.code}]`);
     process.exitCode = e.code === 'ERR_RINGZERO_USAGE' ? 2 : 1;
+  } else if (typeof code === 'string' && e instanceof Error) {
+    // A system call failed outside the data path (a missing file, a full disk, a closed pipe):
+    // the kernel's words are the cause; no stack trace for an operator.
+    console.error(`ringzero: ${e.message} [${code}]`);
+    process.exitCode = 1;
   } else {
     throw e;
   }
