@@ -11,6 +11,8 @@ const NEEDS = {
   test: {
     iproute2: '/usr/sbin/ip', 'libpcap0.8': ['/usr/lib/x86_64-linux-gnu/libpcap.so.0.8', '/usr/lib/aarch64-linux-gnu/libpcap.so.0.8'],
     tcpdump: '/usr/bin/tcpdump', tshark: '/usr/bin/tshark', 'util-linux': '/usr/bin/setpriv', procps: '/usr/bin/ps',
+    // ethtool: XDP drop counters; xdp-tools: a foreign XDP program for the "interface already has one" case
+    ethtool: '/usr/sbin/ethtool', 'xdp-tools': '/usr/sbin/xdp-loader',
     // the ivshmem VM tests; the guest kernel and busybox-static are fetched by scripts/vm-image.mjs (apt-get download)
     'qemu-system-x86': '/usr/bin/qemu-system-x86_64',
   },
