@@ -153,5 +153,11 @@ function printTable(rows: FilesRow[]): void {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const rows = await benchFiles();
   printTable(rows);
-  console.log(JSON.stringify({ bench: 'files', rows }));
+  const { benchFilesLive } = await import('./files-live.js');
+  const live = await benchFilesLive();
+  if (live.length > 0) {
+    console.log('\nlive capture to tmpfs, same veth traffic (trafgen 60-byte frames on CPU 0, writer on CPU 1):');
+    for (const r of live) console.log(`${r.writer.padEnd(24)} generated ${String(r.generated).padStart(9)}  written ${String(r.written).padStart(9)}  ${r.mpps.toFixed(3)} Mpps  ${r.cpuNsPerPacket.toFixed(0)} CPU ns/pkt  ${r.fileMB.toFixed(1)} MB${r.skipped ? '  skipped: ' + r.skipped : ''}`);
+  } else console.log('\nlive capture rows skipped: they need root');
+  console.log(JSON.stringify({ bench: 'files', rows, live }));
 }

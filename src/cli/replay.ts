@@ -34,12 +34,13 @@ export class Replayer {
   private readonly out = new Uint32Array(64);
   private pending = 0; // packets read into burst[0..pending) not yet sent
   private next = 0;
-  private startWall = 0n;
+  /** performance.now() when the first packet was read (ms; no BigInt: the spin loop must not allocate) */
+  private startWall = -1;
   private startPkt = 0; // ns since the first packet, as a float (relative values only)
   private firstSec = -1;
   private loopOffsetNs = 0; // recorded time added per completed loop
   private lastPktNs = 0;
-  private readonly t0 = process.hrtime.bigint();
+  private readonly t0 = performance.now();
 
   constructor(private readonly o: ReplayOptions, private readonly dev: TxEndpoint, private readonly pool: BufferPool, private readonly mem: BufferMemory) {
     this.reader = PcapReader.openSync(o.path === '-' ? 0 : o.path);
@@ -55,19 +56,19 @@ export class Replayer {
 
   /** Runs for about budgetMs; returns false when the replay is complete. */
   slice(budgetMs: number): boolean {
-    const end = process.hrtime.bigint() + BigInt(Math.round(budgetMs * 1e6));
+    const end = performance.now() + budgetMs;
     const o = this.o;
     for (;;) {
       if (o.limit > 0 && this.sent >= o.limit) return false;
       if (this.next >= this.pending && !this.refill()) return false;
       // How many of the pending packets may leave now?
-      const now = process.hrtime.bigint();
-      const elapsed = Number(now - this.t0);
+      const now = performance.now();
+      const elapsed = (now - this.t0) * 1e6; // ns
       let k = 0;
       while (this.next + k < this.pending) {
         if (o.speed > 0) {
           const due = (this.pktNs(this.next + k) - this.startPkt) / o.speed;
-          if (due > Number(now - this.startWall)) break;
+          if (due > (now - this.startWall) * 1e6) break;
         }
         if (o.pps > 0 && this.sent + k + 1 > (elapsed / 1e9) * o.pps) break;
         if (o.limit > 0 && this.sent + k >= o.limit) break;
@@ -83,8 +84,8 @@ export class Replayer {
       }
       // Nothing due yet: wait for the next departure (sleep, then spin the last 200 µs).
       this.dev.flush();
-      const waitNs = this.nextDepartureNs() - Number(process.hrtime.bigint() - this.t0);
-      const left = Number(end - process.hrtime.bigint());
+      const waitNs = this.nextDepartureNs() - (performance.now() - this.t0) * 1e6;
+      const left = (end - performance.now()) * 1e6;
       if (left <= 0) return true;
       const sleepNs = Math.min(waitNs - SPIN_NS, left);
       if (sleepNs > 0) Atomics.wait(sleeper, 0, 0, sleepNs / 1e6);
@@ -95,7 +96,7 @@ export class Replayer {
   private nextDepartureNs(): number {
     const o = this.o;
     let at = 0;
-    if (o.speed > 0) at = Number(this.startWall - this.t0) + (this.pktNs(this.next) - this.startPkt) / o.speed;
+    if (o.speed > 0) at = (this.startWall - this.t0) * 1e6 + (this.pktNs(this.next) - this.startPkt) / o.speed;
     if (o.pps > 0) at = Math.max(at, ((this.sent + 1) / o.pps) * 1e9);
     return at;
   }
@@ -120,7 +121,7 @@ export class Replayer {
         this.pool.free(this.out, k - n);
       }
       if (n > 0) {
-        if (this.startWall === 0n) { this.startWall = process.hrtime.bigint(); this.startPkt = this.pktNs(0); }
+        if (this.startWall < 0) { this.startWall = performance.now(); this.startPkt = this.pktNs(0); }
         this.lastPktNs = this.pktNs(n - 1);
         this.pending = n;
         return true;
