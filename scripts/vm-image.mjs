@@ -11,7 +11,7 @@
 //                 kernel unpacks concatenated newc archives one after another)
 // Archives are uncompressed: gunzip of ~100 MB under TCG costs seconds.
 //
-// /init mounts proc, sys and dev, then runs the shell command passed base64
+// /init mounts proc, sys, dev, /tmp and /dev/shm (as every distribution does), then runs the shell command passed base64
 // encoded as `rzcmd=` on the kernel command line, prints "RZ-EXIT <status>"
 // on the serial console and powers off.
 //
@@ -35,6 +35,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
+mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
 cmd=$(sed -n 's/.*rzcmd=\\([A-Za-z0-9+/=]*\\).*/\\1/p' /proc/cmdline | base64 -d)
 echo "RZ-BOOTED $(cut -d' ' -f1 /proc/uptime)"
 cd /rz
