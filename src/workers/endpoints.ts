@@ -43,6 +43,8 @@ export interface Output {
   sendBurst(indices: Uint32Array, n: number): number;
   /** idle work: pending reclaim (queue), TX kick and completions (device) */
   maintain(): void;
+  /** a queue output calls `fn` in this thread just before it reclaims a dead consumer */
+  setBeforeReclaim(fn: () => void): void;
   close(): void;
 }
 
@@ -111,6 +113,7 @@ class QueueOutput implements Output {
   constructor(readonly name: string, readonly queue: number, private readonly p: QueueProducer) {}
   sendBurst(indices: Uint32Array, n: number): number { return this.p.sendBurst(indices, n); }
   maintain(): void { this.p.maintain(); }
+  setBeforeReclaim(fn: () => void): void { this.p.beforeReclaim = fn; }
   close(): void { this.p.close(); }
 }
 
@@ -119,6 +122,7 @@ class DeviceOutput implements Output {
   constructor(readonly name: string, private readonly d: Device) {}
   sendBurst(indices: Uint32Array, n: number): number { return this.d.sendBurst(indices, n); }
   maintain(): void { this.d.flush(); }
+  setBeforeReclaim(): void { /* devices have no consumer to reclaim */ }
   close(): void { this.d.close(); }
 }
 

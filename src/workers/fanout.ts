@@ -95,17 +95,23 @@ export function runFanout(env: LoopEnv, ep: Endpoints, cluster: Cluster, bits: n
   const hashPick = plan.hashPicker?.pick ?? null;
   const maskFn = plan.maskFn;
 
-  // `pending`: buffers of the current burst already marked as held but not sent yet (not the dead consumer's).
-  const reclaimCheck = (o: number, pending: number): void => {
+  // `pending[o]`: buffers of the current burst already marked as held but not sent yet (not the dead consumer's).
+  const pending = new Int32Array(M);
+  // The core calls this in this thread right before it reclaims a dead consumer of output o, whichever
+  // check noticed the death first (ours below, or sendBurst's own): no window for a race.
+  outputs.forEach((out, o) => out.setBeforeReclaim(() => {
     const r = rings[o];
     if (r === null) return;
-    if (Atomics.load(r.ctrl, Q.RECLAIM) !== 0 && Atomics.load(r.ctrl, Q.CONS_SLOT) !== 0) {
-      const marks = r.inRings(bufferCount);
-      for (let j = 0; j < pending; j++) marks[keep[j]] = 1;
-      c[C.RECLAIMED_SHARED] += pool.releaseHeldBy(bitArr[o], marks);
-      outputs[o].maintain(); // the core's reclaim: frees the consumer slot
-      r.reclaimsSeen = r.ctrl[Q.RECLAIMS];
-    }
+    const marks = r.inRings(bufferCount);
+    for (let j = 0; j < pending[o]; j++) marks[keep[j]] = 1;
+    c[C.RECLAIMED_SHARED] += pool.releaseHeldBy(bitArr[o], marks);
+    r.reclaimsSeen = r.ctrl[Q.RECLAIMS] + 1; // the reclaim that follows is accounted for
+  }));
+  const reclaimCheck = (o: number, nPending: number): void => {
+    const r = rings[o];
+    if (r === null) return;
+    pending[o] = nPending;
+    if (Atomics.load(r.ctrl, Q.RECLAIM) !== 0 && Atomics.load(r.ctrl, Q.CONS_SLOT) !== 0) outputs[o].maintain();
   };
   const raceCheck = (o: number): void => {
     const r = rings[o];
@@ -197,6 +203,7 @@ export function runFanout(env: LoopEnv, ep: Endpoints, cluster: Cluster, bits: n
       if (k === 0) continue;
       reclaimCheck(o, nk);
       const acc = outputs[o].sendBurst(views[o], k);
+      pending[o] = 0; // sent: from now on a reclaim must count them like any other
       raceCheck(o);
       sent += acc;
       refused += k - acc;

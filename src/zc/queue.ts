@@ -65,6 +65,12 @@ export class QueueProducer {
   private readonly one = new Uint32Array(1);
   /** set by the cluster: frees the attach slot of a reclaimed consumer */
   onReclaimed: ((deadSlot: number) => void) | null = null;
+  /**
+   * Called in this (the producer's) thread right before a dead consumer is
+   * reclaimed, whichever call noticed it: a fanout gives back its shares of
+   * the buffers the dead consumer held (tags name one holder only).
+   */
+  beforeReclaim: (() => void) | null = null;
   /** set by the cluster: releases this producer's registration */
   onClose: (() => void) | null = null;
   /** false in a VM guest: no futex on an ivshmem BAR (EFAULT), and the consumer sleeps under another kernel */
@@ -132,6 +138,7 @@ export class QueueProducer {
   }
 
   private reclaim(): void {
+    this.beforeReclaim?.();
     const deadSlot = reclaimDeadConsumer(this.parts, this.ring.producerIndex);
     if (deadSlot >= 0) this.onReclaimed?.(deadSlot);
   }
