@@ -4,33 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { BIN, lastJson, sleep, start, until, type Started } from './helpers/cli.js';
 import { createVethPair, type VethPair } from './helpers/netns.js';
 import { firstOf, needNetns } from './helpers/env.js';
 import { testClusterId } from './helpers/zc-procs.js';
 
-const BIN = new URL('../src/cli/main.js', import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const skip = firstOf(needNetns());
 
-function start(args: string[]) {
-  const p = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  p.stdout.on('data', (d) => { out += d; });
-  p.stderr.on('data', (d) => { err += d; });
-  const done = new Promise<{ code: number | null; signal: string | null; out: string; err: string }>((r) => p.on('exit', (code, signal) => r({ code, signal, out, err })));
-  return { p, done, out: () => out, err: () => err };
-}
-type Started = ReturnType<typeof start>;
 
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-const lastJson = (s: string) => JSON.parse(s.trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
 
 async function startBalance(veth: VethPair, id: number, extra: string[] = []): Promise<Started> {
   const b = start(['balance', '-i', `zc:${veth.host}`, '-c', String(id), '-n', '2', '--json', ...extra]);

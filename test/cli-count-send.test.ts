@@ -2,30 +2,20 @@
 // with --json and --metrics parsed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { BIN, sleep, start } from './helpers/cli.js';
 import { createVethPair } from './helpers/netns.js';
 import { firstOf, needNetns } from './helpers/env.js';
 
-const BIN = new URL('../src/cli/main.js', import.meta.url).pathname;
 const skip = firstOf(needNetns());
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function startCount(args: string[]) {
-  const p = spawn(process.execPath, [BIN, 'count', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  p.stdout.on('data', (d) => { out += d; });
-  p.stderr.on('data', (d) => { err += d; });
-  const done = new Promise<{ code: number | null; out: string; err: string }>((r) => p.on('exit', (code) => r({ code, out, err })));
-  return { p, done, err: () => err };
-}
 
 for (const kind of ['zc:', '']) {
   test(`${kind ? 'zc: (AF_XDP)' : 'standard (AF_PACKET)'} count receives exactly the N frames send put on the wire`, { skip }, async () => {
     const veth = createVethPair();
     try {
       const N = 5000;
-      const c = startCount(['-i', kind + veth.host, '-n', String(N), '-d', '20', '--json']);
+      const c = start(['count', '-i', kind + veth.host, '-n', String(N), '-d', '20', '--json']);
       // Wait until the capture is open before sending.
       for (let i = 0; i < 100 && !c.err().includes('Capturing'); i++) await sleep(50);
       await sleep(200);
@@ -46,7 +36,7 @@ for (const kind of ['zc:', '']) {
 test('--metrics serves Prometheus counters on 127.0.0.1 while counting', { skip }, async () => {
   const veth = createVethPair();
   const port = 20000 + (process.pid % 20000);
-  const c = startCount(['-i', veth.host, '--metrics', String(port), '-d', '10', '-q']);
+  const c = start(['count', '-i', veth.host, '--metrics', String(port), '-d', '10', '-q']);
   try {
     for (let i = 0; i < 100 && !c.err().includes('Capturing'); i++) await sleep(50);
     let body = '';
@@ -69,7 +59,7 @@ test('--metrics serves Prometheus counters on 127.0.0.1 while counting', { skip 
 
 test('count stops cleanly on SIGINT and prints its summary', { skip }, async () => {
   const veth = createVethPair();
-  const c = startCount(['-i', veth.host, '--json']);
+  const c = start(['count', '-i', veth.host, '--json']);
   try {
     for (let i = 0; i < 100 && !c.err().includes('Capturing'); i++) await sleep(50);
     c.p.kill('SIGINT');

@@ -3,7 +3,8 @@
 // losing queued packets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawnSync, execFileSync } from 'node:child_process';
+import { BIN, sleep, start } from './helpers/cli.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,19 +16,8 @@ import { buildFrames } from '../src/cli/frames.js';
 import { testClusterId } from './helpers/zc-procs.js';
 import { PcapWriter } from '../src/pcap/index.js';
 
-const BIN = new URL('../src/cli/main.js', import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const skipNet = firstOf(needNetns(), needTool('/usr/bin/tcpdump', 'tcpdump'));
 
-function start(cmd: string, args: string[]) {
-  const p = spawn(process.execPath, [BIN, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  p.stdout.on('data', (d) => { out += d; });
-  p.stderr.on('data', (d) => { err += d; });
-  const done = new Promise<{ code: number | null; out: string; err: string }>((r) => p.on('exit', (code) => r({ code, out, err })));
-  return { p, done, err: () => err };
-}
 
 for (const kind of ['zc:', '']) {
   test(`dump ${kind || 'AF_PACKET '}with -f keeps exactly the matching frames, and tcpdump reads the file`, { skip: skipNet }, async () => {
@@ -36,7 +26,7 @@ for (const kind of ['zc:', '']) {
     try {
       const file = join(dir, 'out.pcap');
       const N = 1600;
-      const d = start('dump', ['-i', kind + veth.host, '-w', file, '-f', 'udp and src host 10.0.0.3', '-c', String(N / 16), '-d', '20', '--json']);
+      const d = start(['dump', '-i', kind + veth.host, '-w', file, '-f', 'udp and src host 10.0.0.3', '-c', String(N / 16), '-d', '20', '--json']);
       for (let i = 0; i < 100 && !d.err().includes('capturing'); i++) await sleep(50);
       assert.match(d.err(), new RegExp(`\\(${kind ? 'xdp' : 'socket'}\\)`), 'the filter runs in the kernel');
       await sleep(200);
@@ -91,7 +81,7 @@ test('-F FILE is re-read on SIGUSR1 and packets already queued are not lost', as
       }
       pool.drain();
     };
-    const cnt = start('count', ['-i', `zc:${id}@0`, '-F', ffile, '--json', '-d', '30']);
+    const cnt = start(['count', '-i', `zc:${id}@0`, '-F', ffile, '--json', '-d', '30']);
     for (let i = 0; i < 100 && !cnt.err().includes('Capturing'); i++) await sleep(50);
     send(1000); // 500 from each source: 500 match
     await sleep(500);
@@ -129,7 +119,7 @@ for (const kind of ['zc:', '']) {
     try {
       const ffile = join(dir, 'filter');
       writeFileSync(ffile, 'src host 10.0.0.1\n');
-      const cnt = start('count', ['-i', kind + veth.host, '-F', ffile, '--json', '-d', '30']);
+      const cnt = start(['count', '-i', kind + veth.host, '-F', ffile, '--json', '-d', '30']);
       for (let i = 0; i < 100 && !cnt.err().includes('Capturing'); i++) await sleep(50);
       await sleep(200);
       veth.exec(process.execPath, [BIN, 'send', '-i', veth.peer, '-n', '400', '-b', '4', '-p', '4000', '-q']);

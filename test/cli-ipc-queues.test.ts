@@ -3,7 +3,8 @@
 // capture from standard input (count -i pcap:-).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { BIN, lastJson, sleep, start } from './helpers/cli.js';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,19 +12,7 @@ import { testClusterId } from './helpers/zc-procs.js';
 import { PcapWriter } from '../src/pcap/index.js';
 import { buildFrames } from '../src/cli/frames.js';
 
-const BIN = new URL('../src/cli/main.js', import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const lastJson = (s: string) => JSON.parse(s.trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
 
-function start(args: string[]) {
-  const p = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  p.stdout.on('data', (d) => { out += d; });
-  p.stderr.on('data', (d) => { err += d; });
-  const done = new Promise<{ code: number | null; out: string; err: string }>((r) => p.on('exit', (code) => r({ code, out, err })));
-  return { p, done, err: () => err };
-}
 
 test('send into a cluster queue and count from it in other processes: exact counts, a second producer is refused', async () => {
   const id = testClusterId();

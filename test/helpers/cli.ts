@@ -1,0 +1,36 @@
+// Running `ringzero` commands from tests: as a child process whose output is
+// collected, with helpers to wait for a line and to read the final JSON.
+import { spawn } from 'node:child_process';
+
+export const BIN = new URL('../../src/cli/main.js', import.meta.url).pathname;
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The last line of `s` that is a JSON object. */
+export const lastJson = (s: string) => JSON.parse(s.trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
+
+export interface Started {
+  p: ReturnType<typeof spawn>;
+  done: Promise<{ code: number | null; signal: string | null; out: string; err: string }>;
+  out(): string;
+  err(): string;
+}
+
+/** `ringzero ...args` in the background. */
+export function start(args: string[]): Started {
+  const p = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout!.on('data', (d) => { out += d; });
+  p.stderr!.on('data', (d) => { err += d; });
+  const done = new Promise<{ code: number | null; signal: string | null; out: string; err: string }>((r) => p.on('exit', (code, signal) => r({ code, signal, out, err })));
+  return { p, done, out: () => out, err: () => err };
+}
+
+/** Polls `cond` every 25 ms; throws naming `what` after `ms`. */
+export async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
