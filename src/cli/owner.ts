@@ -30,7 +30,7 @@ export function createOwnedCluster(a: Parsed, command: string, queues: number, i
   const id = intFlag(a, 'cluster', 0, 0, 0xffffffff);
   const qlen = intFlag(a, 'queue-len', 4096, 2, 1 << 24);
   if ((qlen & (qlen - 1)) !== 0) throw new UsageError(`${command}: -q ${qlen}: the queue length must be a power of two`);
-  const buffers = a.buffers !== undefined ? intFlag(a, 'buffers', 0, 64) : queues * qlen + inputs * 8192 + 4096;
+  const buffers = a.buffers !== undefined ? intFlag(a, 'buffers', 0, 64) : queues * qlen + inputs * 16384 + 4096; // each zc: input keeps up to 8192 in its fill ring
   const hp = (a.hugepages ?? 'auto') as string;
   if (!['auto', 'require', 'never'].includes(hp)) throw new UsageError(`${command}: --hugepages must be auto, require or never`);
   // An ivshmem BAR must be a power of two: pad the region when it is meant for VMs.
