@@ -39,7 +39,10 @@ export async function statsCommand(argv: string[]): Promise<number> {
         for (const q of s.queues) {
           console.log(`  queue ${q.queue}: in ${thousands(q.in)} pkts / ${thousands(q.inBytes)} bytes, out ${thousands(q.out)}, queued ${thousands(q.queued)}, dropped (full) ${thousands(q.dropFull)}, reclaims ${q.reclaims}`);
         }
-        for (const p of s.attached) console.log(`  ${p.role} ${p.role === 'pool' ? 'pool' : 'queue'} ${p.target}: ${p.guest ? 'guest VM' : `pid ${p.pid} tid ${p.tid}`} ${p.state}, heartbeat ${p.heartbeatAgeMs} ms ago`);
+        for (const p of s.attached) {
+          const what = p.role === 'owner' ? 'owner' : `${p.role} of ${p.role === 'pool' ? 'pool' : 'queue'} ${p.target}`;
+          console.log(`  ${what}: ${p.guest ? 'guest VM' : `pid ${p.pid} tid ${p.tid}`} ${p.state}, heartbeat ${p.heartbeatAgeMs} ms ago`);
+        }
       }
       if (!a.watch) return 0;
       await new Promise((r) => setTimeout(r, 1000));

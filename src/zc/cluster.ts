@@ -390,6 +390,7 @@ export class Cluster {
     if (intervalMs <= 0) return;
     this.timer = setInterval(() => {
       this.u32[H.OWNER_HEARTBEAT] = beatNow();
+      if (this.ownerSlot >= 0) this.attach.beat(this.ownerSlot);
       this.checkLiveness();
     }, intervalMs);
     this.timer.unref();
