@@ -110,6 +110,25 @@ static void Unmap(const FunctionCallbackInfo<Value>& args) {
   if (p == MAP_FAILED) ThrowErrno(isolate, errno, "mmap(MAP_FIXED)");
 }
 
+// mprotect(sab, byteOffset, length, writable): changes the protection of a
+// page-aligned part of a mapping made by mmap() (e.g. read-only packet memory
+// for a consumer, so a stray write faults in that consumer instead of
+// corrupting what others see).
+static void Mprotect(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (args.Length() < 1 || !args[0]->IsSharedArrayBuffer())
+    return ThrowType(isolate, "mprotect expects a SharedArrayBuffer made by mmap()");
+  double off, len;
+  if (!ArgNumber(args, 1, &off) || !ArgNumber(args, 2, &len)) return;
+  bool writable = args.Length() > 3 && args[3]->BooleanValue(isolate);
+  std::shared_ptr<v8::BackingStore> bs = args[0].As<SharedArrayBuffer>()->GetBackingStore();
+  if (off < 0 || len <= 0 || off + len > (double)bs->ByteLength())
+    return ThrowType(isolate, "mprotect range outside the buffer");
+  uint8_t* p = static_cast<uint8_t*>(bs->Data()) + (size_t)off;
+  if (mprotect(p, (size_t)len, PROT_READ | (writable ? PROT_WRITE : 0)) < 0)
+    ThrowErrno(isolate, errno, "mprotect");
+}
+
 // futexWait(bytes, byteOffset, expected, timeoutMs) -> 0 woken, 1 timed out,
 // 2 value differed, 3 interrupted. A shared (not PRIVATE) futex, so it pairs
 // with futexWake() from another process mapping the same file.
@@ -178,6 +197,7 @@ void InitMemory(Local<Context> ctx, Local<Object> exports) {
   SetMethod(ctx, exports, "unlink", Unlink);
   SetMethod(ctx, exports, "mmap", Mmap);
   SetMethod(ctx, exports, "unmap", Unmap);
+  SetMethod(ctx, exports, "mprotect", Mprotect);
   SetMethod(ctx, exports, "futexWait", FutexWait);
   SetMethod(ctx, exports, "futexWake", FutexWake);
   SetMethod(ctx, exports, "pinThread", PinThread);

@@ -135,7 +135,8 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
 
 function queueInput(id: number, queue: number, filter?: string): Input {
   const coalesce = new Coalescer();
-  const cluster = Cluster.attach(id);
+  // Consumers only read packets: map them read-only, so a bug here cannot corrupt what other consumers see.
+  const cluster = Cluster.attach(id, { readOnlyPackets: true });
   let jsFilter: FilterFunction | null = null;
   try {
     if (filter !== undefined) jsFilter = compileFor(filter, 1).match;

@@ -15,6 +15,8 @@ export interface NativeAddon {
   unlink(path: string): void;
   mmap(fd: number, length: number, offset: number, writable: boolean, populate: boolean): SharedArrayBuffer;
   unmap(sab: SharedArrayBuffer): void;
+  /** page-aligned part of an mmap() buffer: read-only (writable false) or read-write */
+  mprotect(sab: SharedArrayBuffer, byteOffset: number, length: number, writable: boolean): void;
   /** 0 woken, 1 timed out, 2 value differed, 3 interrupted */
   futexWait(bytes: ArrayBufferView | SharedArrayBuffer, byteOffset: number, expected: number, timeoutMs: number): number;
   futexWake(bytes: ArrayBufferView | SharedArrayBuffer, byteOffset: number, count: number): number;

@@ -55,6 +55,12 @@ export interface AttachOptions {
   /** attach as a guest (no host pid: alive by heartbeat only) */
   guest?: boolean;
   /**
+   * Map the packet buffers read-only in this process: a stray write faults
+   * here (SIGSEGV) instead of corrupting what other consumers see. Queues,
+   * pools and metadata stay writable. Such a process can consume, not produce.
+   */
+  readOnlyPackets?: boolean;
+  /**
    * a region file to map instead of searching by id, or an ivshmem BAR's sysfs
    * file (/sys/bus/pci/devices/ADDR/resource2). Without it, a cluster not found
    * in the region folders is looked for on the ivshmem devices (inside a VM).
@@ -83,6 +89,8 @@ export class Cluster {
   readonly path: string;
   readonly hugetlb: boolean;
   readonly isOwner: boolean;
+  /** packet buffers are mapped read-only in this process (AttachOptions.readOnlyPackets) */
+  readOnlyPackets = false;
   readonly attach: AttachTable;
   private readonly u32: Uint32Array;
   private readonly f64: Float64Array;
@@ -165,6 +173,11 @@ export class Cluster {
     const guest = opts.guest ?? 'bar' in region;
     const c = new Cluster(region.sab, region.path, region.hugetlb, false, region, guest, 0);
     c.checkOwner();
+    if (opts.readOnlyPackets) {
+      // The buffer area starts on a 2 MiB boundary (layout.ts), so this is page-aligned even on hugetlbfs.
+      native.mprotect(region.sab, c.layout.bufferOffset, region.sab.byteLength - c.layout.bufferOffset, false);
+      c.readOnlyPackets = true;
+    }
     if (guest) c.startGuestBeats();
     return c;
   }
@@ -186,6 +199,7 @@ export class Cluster {
   /** Takes ownership of pool p for the calling thread. */
   pool(p = 0): BufferPool {
     this.assertOpen();
+    if (this.readOnlyPackets) throw new InvalidArgumentError(`cluster ${this.id} is attached with read-only packet memory: this process can consume but not own a pool (attach without readOnlyPackets to produce)`);
     const l = this.layout;
     if (!Number.isInteger(p) || p < 0 || p >= l.poolSizes.length) throw new InvalidArgumentError(`pool ${p} does not exist (cluster ${this.id} has ${l.poolSizes.length})`);
     const words = new Uint32Array(this.memory.sab, l.poolsOffset + p * l.poolStride, l.poolStride / 4);
