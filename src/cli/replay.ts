@@ -1,7 +1,7 @@
 // send -f FILE: replays a capture file on a device. Each record is copied
 // once from the reader's buffer into a cluster buffer and sent from there.
 // Timing: packet i leaves at start + (ts_i - ts_0) / speed; the loop sleeps
-// until about 200 µs before a departure and spins the rest, so gaps are kept
+// until 1.5 ms before a departure and spins the rest, so gaps are kept
 // to well under a millisecond. speed 0 = top speed. A pps cap applies on top.
 import { PcapReader, createPacketRecords } from '../pcap/index.js';
 import { META_LEN, META_OFF, META_WORDS } from '../zc/meta.js';
@@ -10,7 +10,10 @@ import type { TxEndpoint } from './tx-endpoint.js';
 import type { BufferMemory } from '../zc/meta.js';
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
-const SPIN_NS = 200_000;
+// Sleep until this long before a departure, then spin: waking from a sleep can be late by a
+// millisecond on a busy machine (timer slack, scheduling), spinning is not. Costs up to 1.5 ms of
+// CPU per gap longer than that; shorter gaps are spun anyway.
+const SPIN_NS = 1_500_000;
 
 export interface ReplayOptions {
   path: string;
@@ -82,7 +85,7 @@ export class Replayer {
         this.next += k;
         continue;
       }
-      // Nothing due yet: wait for the next departure (sleep, then spin the last 200 µs).
+      // Nothing due yet: wait for the next departure (sleep, then spin the last 1.5 ms).
       this.dev.flush();
       const waitNs = this.nextDepartureNs() - (performance.now() - this.t0) * 1e6;
       const left = (end - performance.now()) * 1e6;
