@@ -9,6 +9,7 @@ import { parseArgs, usage, intFlag, numFlag, UsageError, type FlagSpec } from '.
 import { runLoop } from './loop.js';
 import { thousands } from './format.js';
 import { plugVms } from './owner.js';
+import { sleepSync } from '../sleep.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['c', 'cluster'], value: true, help: 'cluster id (required)' },
@@ -47,7 +48,6 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     throw e;
   }
   console.error(`Cluster ${c.id}: ${n} queue${n > 1 ? 's' : ''}. Producers: ringzero send -i zc:${c.id}@Q ; consumers: ringzero count -i zc:${c.id}@Q`);
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
   const totals = () => {
     let packets = 0, bytes = 0, drops = 0;
     for (let q = 0; q < n; q++) { const k = c.queueCounters(q); packets += k.in; bytes += k.inBytes; drops += k.dropFull; }
@@ -57,7 +57,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     durationS: numFlag(a, 'duration', 0),
     totals,
     sliceMs: 50,
-    slice: (ms) => { Atomics.wait(sleeper, 0, 0, ms); return true; },
+    slice: (ms) => { sleepSync(ms); return true; },
     report: a.quiet || a.json ? undefined : () => {
       for (let q = 0; q < n; q++) {
         const k = c.queueCounters(q);

@@ -9,6 +9,7 @@ import { UsageError } from './args.js';
 import { compileFor, deviceFilterOptions } from './filter-option.js';
 import type { CompiledFilter } from '../filter/index.js';
 import type { FilterFunction } from '../filter/js.js';
+import { sleepSync } from '../sleep.js';
 
 export interface Input {
   readonly cluster: Cluster;
@@ -48,9 +49,8 @@ export interface Input {
 const COALESCE_BELOW = 16;
 class Coalescer {
   short = false;
-  private readonly cell = new Int32Array(new SharedArrayBuffer(4));
   nap(): void {
-    Atomics.wait(this.cell, 0, 0, 1);
+    sleepSync(1);
     this.short = false;
   }
 }

@@ -8,6 +8,7 @@ import { intFlag, numFlag, UsageError, type FlagSpec, type Parsed } from './args
 import { runLoop, type LoopResult } from './loop.js';
 import { absoluteLine, actualLine, thousands } from './format.js';
 import { serveMetrics, type Sample } from './metrics.js';
+import { sleepSync } from '../sleep.js';
 
 export const OWNER_FLAGS: FlagSpec[] = [
   { names: ['c', 'cluster'], value: true, help: 'cluster id (required): consumers attach with -i zc:ID@QUEUE' },
@@ -121,7 +122,7 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
       totals,
       sliceMs: 50,
       // The worker thread does the work; this thread only sleeps between lines.
-      slice: (ms) => { Atomics.wait(idle, 0, 0, ms); return handle.stats().state !== 'stopped'; },
+      slice: (ms) => { sleepSync(ms); return handle.stats().state !== 'stopped'; },
       report: quiet ? undefined : (now, last, s) => {
         console.log(absoluteLine(now.packets, now.drops, now.bytes));
         console.log(actualLine(now.packets - last.packets, now.drops - last.drops, now.bytes - last.bytes, s));
@@ -158,5 +159,3 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
   }
   return out;
 }
-
-const idle = new Int32Array(new SharedArrayBuffer(4));

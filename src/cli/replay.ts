@@ -8,8 +8,8 @@ import { META_LEN, META_OFF, META_WORDS } from '../zc/meta.js';
 import type { BufferPool } from '../zc/pool.js';
 import type { TxEndpoint } from './tx-endpoint.js';
 import type { BufferMemory } from '../zc/meta.js';
+import { sleepSync } from '../sleep.js';
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 // Sleep until this long before a departure, then spin: waking from a sleep can be late by a
 // millisecond on a busy machine (timer slack, scheduling), spinning is not. Costs up to 1.5 ms of
 // CPU per gap longer than that; shorter gaps are spun anyway.
@@ -91,7 +91,7 @@ export class Replayer {
       const left = (end - performance.now()) * 1e6;
       if (left <= 0) return true;
       const sleepNs = Math.min(waitNs - SPIN_NS, left);
-      if (sleepNs > 0) Atomics.wait(sleeper, 0, 0, sleepNs / 1e6);
+      if (sleepNs > 0) sleepSync(sleepNs / 1e6);
       else if (waitNs > left) return true;
     }
   }

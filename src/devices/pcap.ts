@@ -7,6 +7,7 @@ import { PcapReader, createPacketRecords, type PacketRecords } from '../pcap/ind
 import { META_LEN, META_NSEC, META_OFF, META_PORT, META_SEC, META_WIRELEN, META_WORDS, META_HASH } from '../zc/meta.js';
 import { InvalidArgumentError } from '../errors.js';
 import { emptyStats, type Device, type DeviceOptions, type DeviceStats } from './types.js';
+import { sleepSync } from '../sleep.js';
 
 export interface PcapDeviceOptions extends DeviceOptions {
   /** replay speed: 0 = as fast as possible (default), 1 = recorded pace, 2 = twice as fast, ... */
@@ -127,7 +128,7 @@ export class PcapDevice implements Device {
     const pktNs = meta[b + META_SEC] * 1e9 + meta[b + META_NSEC];
     const dueMs = (this.startWallNs + (pktNs - this.startPktNs) / this.speed - Number(process.hrtime.bigint())) / 1e6;
     const ms = Math.min(timeoutMs, dueMs);
-    if (ms > 1) Atomics.wait(sleeper, 0, 0, ms - 1); // the last millisecond is spun in recvBurst's caller loop
+    if (ms > 1) sleepSync(ms - 1); // the last millisecond is spun in recvBurst's caller loop
     return dueMs <= timeoutMs;
   }
 
@@ -144,5 +145,3 @@ export class PcapDevice implements Device {
     this.reader.close();
   }
 }
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4));

@@ -1,6 +1,6 @@
 // ringzero/pcap — capture files (classic pcap and pcapng), read and written
 // burst by burst over caller-owned memory. A leaf library: it imports only
-// node:fs/node:stream and ../errors.js, never zc/, devices/ or cli/.
+// node:fs/node:stream, ../errors.js and ../sleep.js, never zc/, devices/ or cli/.
 //
 // THE BURST SHAPE (records.ts)
 //   const rec = createPacketRecords(32);      // once; typed arrays, one slot per packet

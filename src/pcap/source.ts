@@ -4,6 +4,7 @@
 // burst end early so the caller can await `fill()`.
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { sleepSync } from '../sleep.js';
 
 export interface ByteSource {
   /** for error messages: a path, `fd N`, `stdin`, `memory` */
@@ -14,8 +15,6 @@ export interface ByteSource {
   read(buf: Uint8Array, off: number, len: number): Promise<number>;
   close(): void;
 }
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /** A file descriptor read with read(2). Non-blocking fds (EAGAIN) are retried after 1 ms. */
 export class FdSource implements ByteSource {
@@ -31,7 +30,7 @@ export class FdSource implements ByteSource {
           return readSync(this.fd, buf, off, len, null);
         } catch (e) {
           const code = (e as { code?: string }).code;
-          if (code === 'EAGAIN' || code === 'EWOULDBLOCK') { Atomics.wait(sleeper, 0, 0, 1); continue; }
+          if (code === 'EAGAIN' || code === 'EWOULDBLOCK') { sleepSync(1); continue; }
           throw e;
         }
       }

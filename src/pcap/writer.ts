@@ -8,6 +8,7 @@ import { DEFAULT_BUFFER_SIZE, LINKTYPE_ETHERNET, MAX_CAPLEN, MIN_BUFFER_SIZE } f
 import { epbLength, putEpbHeader, putEpbTrailer, putInterface, putPcapHeader, putSectionHeader } from './encode.js';
 import { hasTimeConversion, makeFileName, suffixWidth } from './file-names.js';
 import { copyBytes, viewOf, type PacketRecords } from './records.js';
+import { sleepSync } from '../sleep.js';
 
 export interface PcapWriterOptions {
   /** 'pcap' (default) or 'pcapng' */
@@ -49,8 +50,6 @@ export class PcapWriteStats {
   /** files opened (rotation included) */
   files = 0;
 }
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 function nowSec(): number { return Math.floor(Date.now() / 1000); }
 
@@ -310,7 +309,7 @@ export class PcapWriter {
       } catch (e) {
         const code = (e as { code?: string }).code;
         // stdout may be a non-blocking pipe: wait for the reader and retry.
-        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') { Atomics.wait(sleeper, 0, 0, 1); continue; }
+        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') { sleepSync(1); continue; }
         throw e;
       }
     }

@@ -16,6 +16,7 @@ import { QueueProducer, readCounters, reclaimDeadConsumer, type QueueCounters, t
 import { QueueConsumer } from './consumer.js';
 import { SpscRing } from './ring.js';
 import { readFileSync } from 'node:fs';
+import { sleepSync } from '../sleep.js';
 
 export interface ClusterOptions {
   /** cluster id, as in PF_RING (`-c 99`) */
@@ -262,7 +263,7 @@ export class Cluster {
     const parts = this.queueParts(q);
     const slot = this.attach.claim(ROLE.PRODUCER, q, this.guest);
     let prev = Atomics.load(parts.ctrl, Q.PROD_SLOT);
-    for (let i = 0; prev === PROD_LOCKED && i < 1000; i++) { sleepMs(1); prev = Atomics.load(parts.ctrl, Q.PROD_SLOT); }
+    for (let i = 0; prev === PROD_LOCKED && i < 1000; i++) { sleepSync(1); prev = Atomics.load(parts.ctrl, Q.PROD_SLOT); }
     if (prev !== 0 && prev - 1 !== slot && this.attach.alive(prev - 1, this.layout.guestTimeoutMs, this.stallTimeoutMs)) {
       this.attach.release(slot);
       throw new QueueBusyError(`queue ${q} of cluster ${this.id} already has a producer: ${describeSlot(this.attach, prev - 1)}`);
@@ -306,7 +307,7 @@ export class Cluster {
         this.attach.release(slot);
         throw new QueueBusyError(`queue ${q} of cluster ${this.id}: its previous consumer died and the producer has not reclaimed the queue yet (is the producer running its loop?); try again`);
       }
-      sleepMs(5);
+      sleepSync(5);
     }
     this.slots.add(slot);
     const gen = Atomics.load(ctrl, Q.GEN);
@@ -500,11 +501,6 @@ function splitEven(total: number, parts: number): number[] {
   const out = new Array(parts).fill(Math.floor(total / parts));
   for (let i = 0; i < total % parts; i++) out[i]++;
   return out;
-}
-
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-function sleepMs(ms: number): void {
-  Atomics.wait(sleepCell, 0, 0, ms);
 }
 
 function initRegion(sab: SharedArrayBuffer, l: ClusterLayout): void {

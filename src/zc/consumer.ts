@@ -16,6 +16,7 @@ import type { QueueCounters, QueueParts } from './queue.js';
 import { readCounters } from './queue.js';
 import { SpscRing } from './ring.js';
 import { EvictedError, InvalidArgumentError } from '../errors.js';
+import { sleepSync } from '../sleep.js';
 
 /** What the consumer checks while idle: the cluster's and its own liveness. */
 export interface ConsumerHooks {
@@ -32,7 +33,6 @@ export interface ConsumerHooks {
 const IDLE_CHECK_MS = 250;
 const WAIT_SLICE_MS = 100;
 const POLL_SLEEP_MS = 1;
-const pollCell = new Int32Array(new SharedArrayBuffer(4));
 
 export class QueueConsumer {
   readonly id: number;
@@ -141,7 +141,7 @@ export class QueueConsumer {
     for (;;) {
       const now = Date.now();
       if (now >= deadline) return 0;
-      Atomics.wait(pollCell, 0, 0, Math.min(deadline - now, POLL_SLEEP_MS));
+      sleepSync(Math.min(deadline - now, POLL_SLEEP_MS));
       const n = this.recvBurst(out, max);
       if (n > 0) return n;
       if (Date.now() - lastCheck >= WAIT_SLICE_MS) {

@@ -7,6 +7,7 @@ import { MemlockLimitError, ZeroCopyUnsupportedError, errnoOf } from '../../erro
 import { rethrowBusy, rethrowPermission } from '../iface.js';
 import { XskRing, type RingOffsets } from './ring.js';
 import { memlockHint } from './memlock.js';
+import { sleepSync } from '../../sleep.js';
 
 const AF_XDP = 44;
 const SOCK_RAW = 3;
@@ -36,7 +37,6 @@ const XDP_UMEM_PGOFF_COMPLETION_RING = 0x180000000;
 
 /** how long bind() retries EBUSY (a queue released by a socket closed just before) */
 const BUSY_RETRY_MS = 500;
-const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
 export interface UmemSpec {
   /** the mapping that holds the UMEM (page-aligned start) */
@@ -171,7 +171,7 @@ export class XskSocket {
           return;
         } catch (e) {
           if (errnoOf(e) !== 'EBUSY' || Date.now() >= deadline) throw e;
-          Atomics.wait(SLEEPER, 0, 0, 2);
+          sleepSync(2);
         }
       }
     };
