@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PacketInfo, hash5Tuple, hashGeneral, hashIp, hashTunnel, hashVlan, FLOW_HASHES, type FlowHashName } from '../src/net/index.js';
+import { prng } from './helpers/prng.js';
 import { eth, flowFrame, fragExt, gre, gtpu, ipv4, ipv6, tcp, u8, udp, type Bytes } from './fixtures/net-frames.js';
 
 const info = new PacketInfo();
@@ -69,17 +70,6 @@ test('non-IP frames hash on the MAC pair, symmetric', () => {
   assert.equal(hash5Tuple(u8(a), 0, a.length, info), hash5Tuple(u8(b), 0, b.length, info));
 });
 
-// A deterministic generator, so a failure reproduces.
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function spread(name: FlowHashName, make: (r: () => number) => Bytes, queues = 4, flows = 10_000): number[] {
   const r = prng(0xc0ffee ^ name.length);

@@ -3,18 +3,8 @@
 // extension headers, single and double VLAN tags, ARP, LLC, truncated frames
 // and random junk. Addresses and ports come from small pools so that host,
 // net and port primitives match some frames and not others.
+import { prng } from './prng.js';
 
-/** Seeded PRNG (mulberry32): same corpus on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface TestPacket {
   readonly name: string;

@@ -6,7 +6,7 @@
 import { BPF, type BpfInsn } from '../../src/filter/cbpf.js';
 import { checkProgram, type CheckedProgram } from '../../src/filter/check.js';
 import { BpfCheckError } from '../../src/errors.js';
-import { prng } from './filter-packets.js';
+import { prng } from './prng.js';
 
 const ALU_OPS = [BPF.ADD, BPF.SUB, BPF.MUL, BPF.DIV, BPF.OR, BPF.AND, BPF.LSH, BPF.RSH, BPF.MOD, BPF.XOR];
 const JMP_OPS = [BPF.JEQ, BPF.JGT, BPF.JGE, BPF.JSET];

@@ -5,6 +5,7 @@
 
 import { PcapReader, type PcapReaderOptions } from '../../src/pcap/reader.js';
 import { createPacketRecords } from '../../src/pcap/records.js';
+import { prng } from './prng.js';
 
 export interface GenPacket {
   data: Uint8Array;
@@ -14,24 +15,13 @@ export interface GenPacket {
   nsec: number;
 }
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `count` Ethernet/IPv4/UDP frames of random lengths in [minLen, maxLen] with
  * random payload bytes and strictly increasing nanosecond timestamps.
  */
 export function makePackets(count: number, seed = 1, minLen = 60, maxLen = 1514, startSec = 1_700_000_000): GenPacket[] {
-  const r = rng(seed);
+  const r = prng(seed);
   const out: GenPacket[] = [];
   let sec = startSec;
   let nsec = Math.floor(r() * 1e9);
