@@ -4,7 +4,7 @@
 // a device instead of a queue.
 import { startBalancer, startFanout, type HashMode, type InputSpec, type OutputSpec } from '../workers/index.js';
 import { parseArgs, usage, UsageError, intFlag, type FlagSpec } from './args.js';
-import { OWNER_FLAGS, consumerHints, createOwnedCluster, runOwner } from './owner.js';
+import { OWNER_FLAGS, consumerHints, createOwnedCluster, runOwner, whenReady } from './owner.js';
 import { compileFor, reloadOnSigusr1 } from './filter-option.js';
 import { readFilterFile } from '../filter/index.js';
 import { composeOutputFilters, parseFilterArg, type OutputFilter } from './output-filters.js';
@@ -94,13 +94,7 @@ export async function balanceCommand(argv: string[]): Promise<number> {
   const handle = groups.length > 1
     ? startFanout(cluster, { inputs, outputs, groups, mode, fn, pool: 0, cpu })
     : startBalancer(cluster, { inputs, outputs, mode, fn, pool: 0, cpu });
-  try {
-    await handle.ready;
-  } catch (e) {
-    await handle.stop().catch(() => {});
-    cluster.close();
-    throw e;
-  }
+  await whenReady(handle, cluster);
   console.error(consumerHints(cluster, nq).replace(/count -i zc:\d+@(\d+)/g, (s, q) => (outputs[Number(q)].kind === 'device' ? `(queue ${q} goes to ${(outputs[Number(q)] as { name: string }).name})` : s)));
   const groupsCount = groups.length;
   const unReload = filterFile !== undefined

@@ -3,7 +3,7 @@
 // reference and the buffer returns to the pool after the last one.
 import { startFanout, type OutputSpec } from '../workers/index.js';
 import { parseArgs, usage, intFlag, type FlagSpec } from './args.js';
-import { OWNER_FLAGS, consumerHints, createOwnedCluster, runOwner } from './owner.js';
+import { OWNER_FLAGS, consumerHints, createOwnedCluster, runOwner, whenReady } from './owner.js';
 import { parseGroups, parseInputs } from './balance.js';
 
 const FLAGS: FlagSpec[] = [
@@ -21,13 +21,7 @@ export async function fanoutCommand(argv: string[]): Promise<number> {
   const outputs: OutputSpec[] = Array.from({ length: n }, (_, q) => ({ kind: 'queue', queue: q }));
   const cluster = createOwnedCluster(a, 'fanout', n, inputs.length);
   const handle = startFanout(cluster, { inputs, outputs, pool: 0, cpu: a.core !== undefined ? intFlag(a, 'core', 0) : undefined });
-  try {
-    await handle.ready;
-  } catch (e) {
-    await handle.stop().catch(() => {});
-    cluster.close();
-    throw e;
-  }
+  await whenReady(handle, cluster);
   console.error(consumerHints(cluster, n));
   // A packet is delivered when every queue took it: drops = copies due - copies accepted.
   await runOwner(a, { command: 'fanout', cluster, handle, queues: n, drops: (s) => Math.max(0, s.received * n - s.sent),

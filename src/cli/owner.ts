@@ -65,6 +65,17 @@ export async function plugVms(a: Parsed, c: Cluster): Promise<() => Promise<void
   };
 }
 
+/** Waits for the worker to open its endpoints; if it cannot, stops it and removes the cluster before rethrowing. */
+export async function whenReady(handle: WorkerHandle, cluster: Cluster): Promise<void> {
+  try {
+    await handle.ready;
+  } catch (e) {
+    await handle.stop().catch(() => {});
+    cluster.close();
+    throw e;
+  }
+}
+
 export function consumerHints(c: Cluster, queues: number): string {
   const lines = [`Cluster ${c.id} is up (${c.hugetlb ? 'hugepages' : c.path}). Run the consumers:`];
   for (let q = 0; q < queues; q++) lines.push(`  ringzero count -i zc:${c.id}@${q}`);
