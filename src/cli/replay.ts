@@ -1,10 +1,11 @@
-// send -f FILE: replays a capture file on a device. Each record is copied
-// once from the reader's buffer into a cluster buffer and sent from there.
+// send -f FILE: replays a capture file on a device. The file is read as a
+// pcap: device (each record copied once into a cluster buffer, metadata
+// filled in) and the buffers are sent from there.
 // Timing: packet i leaves at start + (ts_i - ts_0) / speed; the loop sleeps
 // until 1.5 ms before a departure and spins the rest, so gaps are kept
 // to well under a millisecond. speed 0 = top speed. A pps cap applies on top.
-import { PcapReader, createPacketRecords } from '../pcap/index.js';
-import { META_LEN, META_OFF, META_WORDS } from '../zc/meta.js';
+import { PcapDevice } from '../devices/pcap.js';
+import { META_LEN, META_NSEC, META_SEC, META_WORDS } from '../zc/meta.js';
 import type { BufferPool } from '../zc/pool.js';
 import type { TxEndpoint } from './tx-endpoint.js';
 import type { BufferMemory } from '../zc/meta.js';
@@ -31,10 +32,12 @@ export class Replayer {
   sent = 0;
   bytes = 0;
   loopsDone = 0;
-  private reader: PcapReader;
-  private readonly rec = createPacketRecords(64);
+  /** the file as a top-speed RX device: it copies each record into a cluster buffer and fills its metadata */
+  private file: PcapDevice;
+  private readonly meta: Uint32Array;
   private readonly burst = new Uint32Array(64);
   private readonly out = new Uint32Array(64);
+  private readonly lens = new Uint32Array(64);
   private pending = 0; // packets read into burst[0..pending) not yet sent
   private next = 0;
   /** performance.now() when the first packet was read (ms; no BigInt: the spin loop must not allocate) */
@@ -46,15 +49,19 @@ export class Replayer {
   private readonly t0 = performance.now();
 
   constructor(private readonly o: ReplayOptions, private readonly dev: TxEndpoint, private readonly pool: BufferPool, private readonly mem: BufferMemory) {
-    this.reader = PcapReader.openSync(o.path === '-' ? 0 : o.path);
+    this.meta = mem.meta;
+    this.file = this.openFile();
   }
 
-  get linkType(): number { return this.reader.linkType; }
+  private openFile(): PcapDevice {
+    return new PcapDevice(`pcap:${this.o.path}`, this.o.path, { memory: this.mem, source: this.pool });
+  }
 
-  /** Relative recorded time of a packet in ns (exact enough: seconds are taken relative to the first). */
+  /** Relative recorded time of burst[i] in ns (exact enough: seconds are taken relative to the first). */
   private pktNs(i: number): number {
-    if (this.firstSec < 0) this.firstSec = this.rec.sec[i];
-    return (this.rec.sec[i] - this.firstSec) * 1e9 + this.rec.nsec[i] + this.loopOffsetNs;
+    const m = this.burst[i] * META_WORDS;
+    if (this.firstSec < 0) this.firstSec = this.meta[m + META_SEC];
+    return (this.meta[m + META_SEC] - this.firstSec) * 1e9 + this.meta[m + META_NSEC] + this.loopOffsetNs;
   }
 
   /** Runs for about budgetMs; returns false when the replay is complete. */
@@ -78,9 +85,10 @@ export class Replayer {
         k++;
       }
       if (k > 0) {
-        for (let i = 0; i < k; i++) this.out[i] = this.burst[this.next + i];
+        // Lengths are read before sending: once sent, a buffer is no longer ours.
+        for (let i = 0; i < k; i++) { this.out[i] = this.burst[this.next + i]; this.lens[i] = this.meta[this.out[i] * META_WORDS + META_LEN]; }
         const sent = this.dev.sendBurst(this.out, k);
-        for (let i = 0; i < sent; i++) this.bytes += this.rec.caplen[this.next + i];
+        for (let i = 0; i < sent; i++) this.bytes += this.lens[i];
         this.sent += sent;
         this.next += k;
         continue;
@@ -108,20 +116,13 @@ export class Replayer {
   private refill(): boolean {
     this.pending = 0;
     this.next = 0;
-    const m = this.mem;
     for (;;) {
-      let k = this.pool.alloc(this.burst, 64);
-      if (k === 0) { this.dev.flush(); k = this.pool.alloc(this.burst, 64); if (k === 0) return true; }
-      for (let i = 0; i < k; i++) this.rec.offset[i] = m.bufferOffset + this.burst[i] * m.bufferSize + m.headroom;
-      const n = this.reader.readBurst(m.bytes, m.bufferSize - m.headroom, this.rec, k);
-      for (let i = 0; i < n; i++) {
-        const b = this.burst[i] * META_WORDS;
-        m.meta[b + META_LEN] = this.rec.caplen[i];
-        m.meta[b + META_OFF] = m.headroom;
-      }
-      if (n < k) {
-        for (let i = n; i < k; i++) this.out[i - n] = this.burst[i];
-        this.pool.free(this.out, k - n);
+      let n = this.file.recvBurst(this.burst, 64);
+      if (n === 0 && !this.file.ended) {
+        // every buffer is in flight: reap TX completions and try once more
+        this.dev.flush();
+        n = this.file.recvBurst(this.burst, 64);
+        if (n === 0 && !this.file.ended) return true;
       }
       if (n > 0) {
         if (this.startWall < 0) { this.startWall = performance.now(); this.startPkt = this.pktNs(0); }
@@ -132,16 +133,17 @@ export class Replayer {
       // End of file: another loop?
       this.loopsDone++;
       if (this.o.loops !== 0 && this.loopsDone >= this.o.loops) return false;
-      this.reader.close();
-      this.reader = PcapReader.openSync(this.o.path);
+      this.file.close();
+      this.file = this.openFile();
       this.firstSec = -1;
       this.loopOffsetNs = this.lastPktNs + 1;
     }
   }
 
   close(): void {
-    if (this.next < this.pending) this.pool.free(this.burst.subarray(this.next, this.pending), this.pending - this.next);
+    for (let i = this.next; i < this.pending; i++) this.out[i - this.next] = this.burst[i];
+    if (this.next < this.pending) this.pool.free(this.out, this.pending - this.next);
     this.pending = this.next = 0;
-    this.reader.close();
+    this.file.close();
   }
 }

@@ -42,6 +42,7 @@ export async function sendCommand(argv: string[]): Promise<number> {
   const replayPath = typeof a.file === 'string' ? a.file : null;
   if (replayPath && (a.length !== undefined || a.sources !== undefined)) throw new UsageError('send: -l and -b describe synthetic frames; they do not apply to -f FILE');
   const speed = a.topspeed ? 0 : numFlag(a, 'speed', 1);
+  if (replayPath === '-' && intFlag(a, 'loop', 1) !== 1) throw new UsageError('send: standard input can be played once only (--loop 1); write it to a file to loop it');
   const frames = buildFrames({ length, sources });
   const dev = openTx(a.interface, a.cluster === undefined ? undefined : intFlag(a, 'cluster', 0));
   const pool = dev.pool;
