@@ -48,10 +48,17 @@ export interface Input {
  */
 const COALESCE_BELOW = 16;
 class Coalescer {
-  short = false;
-  nap(): void {
+  private short = false;
+  /** Call before a receive: naps 1 ms if the previous burst was short. */
+  before(): void {
+    if (!this.short) return;
     sleepSync(1);
     this.short = false;
+  }
+  /** Call with what the receive returned; passes it through. */
+  after(n: number, waitMs: number): number {
+    this.short = waitMs > 0 && n > 0 && n < COALESCE_BELOW;
+    return n;
   }
 }
 
@@ -120,11 +127,10 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
     },
     description: `${spec} (${d.mode}${d.queues.length ? `, queue ${d.queues.join(',')}` : ''})`,
     recv(out, max, waitMs) {
-      if (coalesce.short) coalesce.nap();
+      coalesce.before();
       let n = d.recvBurst(out, max);
       if (n === 0 && waitMs > 0 && d.wait(waitMs)) n = d.recvBurst(out, max);
-      coalesce.short = waitMs > 0 && n > 0 && n < COALESCE_BELOW;
-      return n;
+      return coalesce.after(n, waitMs);
     },
     release: (idx, n) => p.free(idx, n),
     drops: () => d.stats().kernelDrops,
@@ -160,10 +166,8 @@ function queueInput(id: number, queue: number, filter?: string): Input {
     setFilter(f) { this.jsFilter = f.match; },
     description: `queue ${queue} of cluster ${id}`,
     recv(out, max, waitMs) {
-      if (coalesce.short) coalesce.nap();
-      const n = waitMs > 0 ? cons.waitBurst(out, max, waitMs) : cons.recvBurst(out, max);
-      coalesce.short = waitMs > 0 && n > 0 && n < COALESCE_BELOW;
-      return n;
+      coalesce.before();
+      return coalesce.after(waitMs > 0 ? cons.waitBurst(out, max, waitMs) : cons.recvBurst(out, max), waitMs);
     },
     release: (idx, n) => cons.release(idx, n),
     drops: () => cons.counters().dropFull,
