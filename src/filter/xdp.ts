@@ -224,10 +224,13 @@ export function toXdpEbpf(program: CheckedProgram | readonly BpfInsn[], opts: Xd
  * subprogram it has its own stack frame.
  */
 export function toXdpFunction(program: CheckedProgram | readonly BpfInsn[], opts: { expression?: string } = {}): Uint8Array {
-  const prefix = toXdpEbpf(program, { onReject: 0, expression: opts.expression });
   const asm = new EbpfAssembler();
   asm.exit();
-  const tail = asm.finish();
+  return concat(toXdpEbpf(program, { onReject: 0, expression: opts.expression }), asm.finish());
+}
+
+/** The filter prefix followed by a tail of instructions. */
+function concat(prefix: Uint8Array, tail: Uint8Array): Uint8Array {
   const out = new Uint8Array(prefix.length + tail.length);
   out.set(prefix);
   out.set(tail, prefix.length);
@@ -244,15 +247,10 @@ export interface XdpProgramOptions extends XdpFilterOptions {
  * For tests (BPF_PROG_TEST_RUN) and for dropping unwanted traffic early.
  */
 export function buildXdpFilterProgram(program: CheckedProgram | readonly BpfInsn[], opts: XdpProgramOptions = {}): Uint8Array {
-  const prefix = toXdpEbpf(program, opts);
   const asm = new EbpfAssembler();
   asm.alu64Imm(EBPF.MOV, R0, opts.onAccept ?? XDP.PASS);
   asm.exit();
-  const tail = asm.finish();
-  const out = new Uint8Array(prefix.length + tail.length);
-  out.set(prefix);
-  out.set(tail, prefix.length);
-  return out;
+  return concat(toXdpEbpf(program, opts), asm.finish());
 }
 
 export { XDP };
