@@ -1,11 +1,10 @@
-// Shared memory: files, mappings exposed as SharedArrayBuffer, futex, CPU pinning.
+// Shared memory: mappings exposed as SharedArrayBuffer, futex, CPU pinning, close.
+// (Region files are created and opened with node:fs; only mmap needs the addon.)
 #include "common.h"
 
-#include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,60 +16,10 @@ using v8::Number;
 using v8::SharedArrayBuffer;
 using v8::String;
 
-// open(path, flags, mode) -> fd. Flags are the kernel's O_* numbers; O_CLOEXEC is always added.
-static void Open(const FunctionCallbackInfo<Value>& args) {
-  Isolate* isolate = args.GetIsolate();
-  int64_t flags, mode;
-  if (args.Length() < 1 || !args[0]->IsString()) return ThrowType(isolate, "path must be a string");
-  if (!ArgInt(args, 1, &flags) || !ArgInt(args, 2, &mode)) return;
-  String::Utf8Value path(isolate, args[0]);
-  int fd = open(*path, (int)flags | O_CLOEXEC, (mode_t)mode);
-  if (fd < 0) return ThrowErrno(isolate, errno, "open");
-  args.GetReturnValue().Set(Integer::New(isolate, fd));
-}
-
 static void Close(const FunctionCallbackInfo<Value>& args) {
   int64_t fd;
   if (!ArgInt(args, 0, &fd)) return;
   if (close((int)fd) < 0 && errno != EINTR) ThrowErrno(args.GetIsolate(), errno, "close");
-}
-
-static void Ftruncate(const FunctionCallbackInfo<Value>& args) {
-  int64_t fd;
-  double size;
-  if (!ArgInt(args, 0, &fd) || !ArgNumber(args, 1, &size)) return;
-  if (ftruncate((int)fd, (off_t)size) < 0) ThrowErrno(args.GetIsolate(), errno, "ftruncate");
-}
-
-// fchmod sets the exact mode: open()'s mode is filtered by the umask, the region's must not be.
-static void Fchmod(const FunctionCallbackInfo<Value>& args) {
-  int64_t fd, mode;
-  if (!ArgInt(args, 0, &fd) || !ArgInt(args, 1, &mode)) return;
-  if (fchmod((int)fd, (mode_t)mode) < 0) ThrowErrno(args.GetIsolate(), errno, "fchmod");
-}
-
-// fstat(fd) -> [size, mode, uid, gid, ino]
-static void Fstat(const FunctionCallbackInfo<Value>& args) {
-  Isolate* isolate = args.GetIsolate();
-  int64_t fd;
-  if (!ArgInt(args, 0, &fd)) return;
-  struct stat st;
-  if (fstat((int)fd, &st) < 0) return ThrowErrno(isolate, errno, "fstat");
-  Local<Context> ctx = isolate->GetCurrentContext();
-  Local<v8::Array> a = v8::Array::New(isolate, 5);
-  a->Set(ctx, 0, Number::New(isolate, (double)st.st_size)).Check();
-  a->Set(ctx, 1, Integer::NewFromUnsigned(isolate, st.st_mode)).Check();
-  a->Set(ctx, 2, Integer::NewFromUnsigned(isolate, st.st_uid)).Check();
-  a->Set(ctx, 3, Integer::NewFromUnsigned(isolate, st.st_gid)).Check();
-  a->Set(ctx, 4, Number::New(isolate, (double)st.st_ino)).Check();
-  args.GetReturnValue().Set(a);
-}
-
-static void Unlink(const FunctionCallbackInfo<Value>& args) {
-  Isolate* isolate = args.GetIsolate();
-  if (args.Length() < 1 || !args[0]->IsString()) return ThrowType(isolate, "path must be a string");
-  String::Utf8Value path(isolate, args[0]);
-  if (unlink(*path) < 0) ThrowErrno(isolate, errno, "unlink");
 }
 
 // The mapping lives until unmap() replaces it or the last JS reference is collected.
@@ -181,20 +130,8 @@ static void Gettid(const FunctionCallbackInfo<Value>& args) {
   args.GetReturnValue().Set(Integer::New(args.GetIsolate(), (int)syscall(SYS_gettid)));
 }
 
-// threadCpuNs() -> CPU time of the calling thread in ns (for benchmarks and stats).
-static void ThreadCpuNs(const FunctionCallbackInfo<Value>& args) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  args.GetReturnValue().Set(Number::New(args.GetIsolate(), (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec));
-}
-
 void InitMemory(Local<Context> ctx, Local<Object> exports) {
-  SetMethod(ctx, exports, "open", Open);
   SetMethod(ctx, exports, "close", Close);
-  SetMethod(ctx, exports, "ftruncate", Ftruncate);
-  SetMethod(ctx, exports, "fchmod", Fchmod);
-  SetMethod(ctx, exports, "fstat", Fstat);
-  SetMethod(ctx, exports, "unlink", Unlink);
   SetMethod(ctx, exports, "mmap", Mmap);
   SetMethod(ctx, exports, "unmap", Unmap);
   SetMethod(ctx, exports, "mprotect", Mprotect);
@@ -202,7 +139,6 @@ void InitMemory(Local<Context> ctx, Local<Object> exports) {
   SetMethod(ctx, exports, "futexWake", FutexWake);
   SetMethod(ctx, exports, "pinThread", PinThread);
   SetMethod(ctx, exports, "gettid", Gettid);
-  SetMethod(ctx, exports, "threadCpuNs", ThreadCpuNs);
 }
 
 }  // namespace rz

@@ -6,13 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface NativeAddon {
-  open(path: string, flags: number, mode: number): number;
   close(fd: number): void;
-  ftruncate(fd: number, size: number): void;
-  fchmod(fd: number, mode: number): void;
-  /** [size, mode, uid, gid, ino] */
-  fstat(fd: number): [number, number, number, number, number];
-  unlink(path: string): void;
   mmap(fd: number, length: number, offset: number, writable: boolean, populate: boolean): SharedArrayBuffer;
   unmap(sab: SharedArrayBuffer): void;
   /** page-aligned part of an mmap() buffer: read-only (writable false) or read-write */
@@ -22,7 +16,6 @@ export interface NativeAddon {
   futexWake(bytes: ArrayBufferView | SharedArrayBuffer, byteOffset: number, count: number): number;
   pinThread(cpu: number): void;
   gettid(): number;
-  threadCpuNs(): number;
   socket(domain: number, type: number, protocol: number): number;
   /** `patches` writes user pointers into `value` before the call, as for bpf() (e.g. XDP_UMEM_REG's addr). */
   setsockopt(fd: number, level: number, name: number, value: ArrayBufferView,
@@ -53,11 +46,6 @@ export interface NativeAddon {
     wirelens: Uint32Array, count: number, rounds: number): number;
   [extra: string]: unknown;
 }
-
-/** Kernel constants used by the TypeScript layers (x86-64 / generic Linux values). */
-export const O = {
-  RDONLY: 0o0, RDWR: 0o2, CREAT: 0o100, EXCL: 0o200, NOFOLLOW: 0o400000,
-} as const;
 
 function findAddon(): string {
   // dist/src/native/index.js -> package root is three levels up; src/native/index.ts two.
