@@ -43,7 +43,7 @@ export class PcapDevice implements Device {
     this.o = o;
     this.port = o.port ?? 0;
     this.speed = o.speed ?? 0;
-    this.reader = PcapReader.openSync(path === '-' ? 0 : path);
+    this.reader = PcapReader.openSync(path === '-' ? 0 : path, { matchAlignment: true });
   }
 
   /** The file's link type (LINKTYPE_*: 1 = Ethernet). */
@@ -77,9 +77,11 @@ export class PcapDevice implements Device {
     }
     const meta = m.meta;
     for (let i = 0; i < got; i++) {
-      const b = out[at + i] * META_WORDS;
+      const idx = out[at + i];
+      const b = idx * META_WORDS;
       meta[b + META_LEN] = this.rec.caplen[i];
-      meta[b + META_OFF] = m.headroom;
+      // the reader moved the packet up to 3 bytes to keep its alignment in the file (word copies)
+      meta[b + META_OFF] = this.rec.offset[i] - m.bufferOffset - idx * m.bufferSize;
       meta[b + META_SEC] = this.rec.sec[i];
       meta[b + META_NSEC] = this.rec.nsec[i];
       meta[b + META_WIRELEN] = this.rec.wirelen[i];

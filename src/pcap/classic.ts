@@ -7,7 +7,8 @@ import {
   MAX_CAPLEN, PCAP_FILE_HEADER_LEN, PCAP_LINKTYPE_MASK, PCAP_RECORD_HEADER_LEN, PCAP_VERSION_MAJOR,
 } from './constants.js';
 import { RecordParser, type ParserContext } from './parser.js';
-import { copyBytes, type PacketRecords } from './records.js';
+import { copyBytes, type Mapping } from '../memory/copy.js';
+import type { PacketRecords } from './records.js';
 
 const HDR = PCAP_RECORD_HEADER_LEN;
 
@@ -47,10 +48,9 @@ export class ClassicParser extends RecordParser {
     rb.pos = p + PCAP_FILE_HEADER_LEN;
   }
 
-  protected burst(data: Uint8Array, dataView: DataView, capacity: number, rec: PacketRecords, max: number): number {
+  protected burst(dst: Mapping, dstBase: number, capacity: number, rec: PacketRecords, max: number): number {
     const { rb, stats } = this.ctx;
     const le = this.le;
-    const buf = rb.buf;
     const v = rb.view;
     let n = 0;
     let bytes = 0;
@@ -85,9 +85,10 @@ export class ClassicParser extends RecordParser {
       }
       let len = incl;
       if (len > this.clampLen) { len = this.clampLen; stats.clampedToSnaplen++; }
-      if (len > capacity) { len = capacity; stats.cutToCapacity++; }
-      const to = rec.offset[n];
-      copyBytes(buf, v, p + HDR, data, dataView, to, len);
+      const from = rb.mapBase + p + HDR;
+      const room = this.place(rec, n, from, dstBase, capacity);
+      if (len > room) { len = room; stats.cutToCapacity++; }
+      copyBytes(rb.map, from, dst, dstBase + rec.offset[n], len);
       rec.caplen[n] = len;
       rec.wirelen[n] = v.getUint32(p + 12, le);
       rec.sec[n] = sec;

@@ -22,9 +22,9 @@
 // straight from its 1 MiB read buffer into data[offset..]. Packets longer than `capacity`
 // are cut (stats.cutToCapacity), longer than the interface snaplen are clamped
 // (stats.clampedToSnaplen). One read(2) per buffer size of input; memory is the buffer plus
-// the interface tables; no allocation per packet, except that packets above 256 bytes are
-// copied with TypedArray#set over a short-lived subarray view (faster than any
-// allocation-free JS copy at that size; see records.ts WORD_COPY_LIMIT).
+// the interface tables; no allocation per packet, except that packets above 256 bytes whose
+// offsets disagree mod 4 are copied with TypedArray#set over a short-lived subarray view
+// (faster than any allocation-free JS copy there; see ../memory/copy.ts).
 // pcapng: ifIndex counts interfaces across sections (section 2's interface 0 follows the last
 // of section 1); SPB packets have timestamp 0.0 and interface 0; NRB, ISB and unknown blocks
 // are skipped (stats.blocksSkipped), streamed past if larger than the buffer.

@@ -1,6 +1,7 @@
 // What the classic pcap and pcapng parsers share: the read buffer, the
 // counters, and how the end of input is judged (clean end or truncation).
 import { PcapTruncatedError } from '../errors.js';
+import type { Mapping } from '../memory/copy.js';
 import type { PacketRecords } from './records.js';
 import type { ReadBuffer } from './read-buffer.js';
 
@@ -33,6 +34,7 @@ export interface ParserContext {
   readonly name: string;
   readonly onTruncated: TruncationPolicy;
   readonly maxBlockLength: number;
+  readonly matchAlignment: boolean;
 }
 
 export abstract class RecordParser {
@@ -54,11 +56,11 @@ export abstract class RecordParser {
    * packets before it are returned, and thrown by the next call, so a caller
    * always receives every good record before the failure.
    */
-  readBurst(data: Uint8Array, dataView: DataView, capacity: number, rec: PacketRecords, max: number): number {
+  readBurst(dst: Mapping, dstBase: number, capacity: number, rec: PacketRecords, max: number): number {
     if (this.deferred !== null) { const e = this.deferred; this.deferred = null; throw e; }
     this.delivered = 0;
     try {
-      return this.burst(data, dataView, capacity, rec, max);
+      return this.burst(dst, dstBase, capacity, rec, max);
     } catch (e) {
       const n = this.delivered;
       if (n === 0) throw e;
@@ -70,10 +72,22 @@ export abstract class RecordParser {
     }
   }
 
+  /**
+   * With matchAlignment, moves packet n's destination forward by 0..3 bytes to
+   * agree mod 4 with its source byte `from` (a map position of the read
+   * buffer) and returns the room left in its slot; else returns `capacity`.
+   */
+  protected place(rec: PacketRecords, n: number, from: number, dstBase: number, capacity: number): number {
+    if (!this.ctx.matchAlignment || capacity < 4) return capacity;
+    const shift = (from - dstBase - rec.offset[n]) & 3;
+    rec.offset[n] += shift;
+    return capacity - shift;
+  }
+
   /** packets completed by the running burst (kept current by burst() for the error path) */
   protected delivered = 0;
 
-  protected abstract burst(data: Uint8Array, dataView: DataView, capacity: number, rec: PacketRecords, max: number): number;
+  protected abstract burst(dst: Mapping, dstBase: number, capacity: number, rec: PacketRecords, max: number): number;
 
   /**
    * ensure() failed for the record starting at buffer position p: either wait

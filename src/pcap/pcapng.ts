@@ -11,7 +11,8 @@ import {
   MIN_SHB_LEN, MIN_SPB_LEN, PCAPNG_BOM, PCAPNG_BOM_SWAPPED,
 } from './constants.js';
 import { RecordParser, type ParserContext } from './parser.js';
-import { copyBytes, type PacketRecords } from './records.js';
+import { copyBytes, mappingOf, type Mapping } from '../memory/copy.js';
+import type { PacketRecords } from './records.js';
 import { InterfaceTable, type PcapngInterface } from './pcapng-interfaces.js';
 import { ticksToTime } from './timestamp.js';
 
@@ -59,13 +60,13 @@ export class PcapngParser extends RecordParser {
         if (type === BT_EPB || type === BT_SPB || type === BT_OPB) break;
       }
       const before = rb.offsetOf(rb.pos);
-      this.burst(NO_BYTES, NO_VIEW, 0, NO_RECORDS, 0);
+      this.burst(NO_MAPPING, 0, 0, NO_RECORDS, 0);
       if (rb.offsetOf(rb.pos) === before && !this.done) return false; // starved inside the block
     }
     return true;
   }
 
-  protected burst(data: Uint8Array, dataView: DataView, capacity: number, rec: PacketRecords, max: number): number {
+  protected burst(dst: Mapping, dstBase: number, capacity: number, rec: PacketRecords, max: number): number {
     const { rb, stats } = this.ctx;
     const buf = rb.buf;
     const v = rb.view;
@@ -95,8 +96,10 @@ export class PcapngParser extends RecordParser {
             if (!(sec >= 0 && sec < U32)) { sec = ((sec % U32) + U32) % U32; stats.timestampFixes++; }
             const snap = ifs.snap[ifid];
             if (snap !== 0 && caplen > snap) { caplen = snap; stats.clampedToSnaplen++; }
-            if (caplen > capacity) { caplen = capacity; stats.cutToCapacity++; }
-            copyBytes(buf, v, p + 28, data, dataView, rec.offset[n], caplen);
+            const from = rb.mapBase + p + 28;
+            const room = this.place(rec, n, from, dstBase, capacity);
+            if (caplen > room) { caplen = room; stats.cutToCapacity++; }
+            copyBytes(rb.map, from, dst, dstBase + rec.offset[n], caplen);
             rec.caplen[n] = caplen;
             rec.wirelen[n] = v.getUint32(p + 24, le);
             rec.sec[n] = sec;
@@ -190,9 +193,10 @@ export class PcapngParser extends RecordParser {
           if (snap !== 0 && caplen > snap) { caplen = snap; stats.clampedToSnaplen++; }
           dataAt = p + 28;
         }
-        if (caplen > capacity) { caplen = capacity; stats.cutToCapacity++; }
-        const to = rec.offset[n];
-        copyBytes(buf, v, dataAt, data, dataView, to, caplen);
+        const from = rb.mapBase + dataAt;
+        const room = this.place(rec, n, from, dstBase, capacity);
+        if (caplen > room) { caplen = room; stats.cutToCapacity++; }
+        copyBytes(rb.map, from, dst, dstBase + rec.offset[n], caplen);
         rec.caplen[n] = caplen;
         rec.wirelen[n] = wirelen;
         rec.sec[n] = sec;
@@ -313,8 +317,7 @@ export class PcapngParser extends RecordParser {
   }
 }
 
-const NO_BYTES = new Uint8Array(0);
-const NO_VIEW = new DataView(new ArrayBuffer(0));
+const NO_MAPPING = mappingOf(new ArrayBuffer(0));
 const NO_RECORDS: PacketRecords = {
   offset: new Float64Array(0), caplen: new Uint32Array(0), wirelen: new Uint32Array(0), sec: new Uint32Array(0),
   nsec: new Uint32Array(0), ifIndex: new Uint32Array(0), linkType: new Uint32Array(0),

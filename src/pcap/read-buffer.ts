@@ -3,11 +3,15 @@
 // bytes; a refill moves the unread tail to the front and reads as much as
 // fits in one call, so a file is read in bufferSize chunks no matter how
 // small its records are.
+import { mappingOfArray, type Mapping } from '../memory/copy.js';
 import type { ByteSource } from './source.js';
 
 export class ReadBuffer {
   readonly buf: Uint8Array;
   readonly view: DataView;
+  /** word access for copies out of the buffer: buffer position p is map byte mapBase + p */
+  readonly map: Mapping;
+  readonly mapBase: number;
   pos = 0;
   end = 0;
   /** file offset of buf[0] */
@@ -20,6 +24,8 @@ export class ReadBuffer {
   constructor(readonly source: ByteSource, buf: Uint8Array) {
     this.buf = buf;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.map = mappingOfArray(buf);
+    this.mapBase = buf.byteOffset;
   }
 
   /** File offset of buffer position p. */

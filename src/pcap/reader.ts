@@ -11,7 +11,8 @@ import { ClassicParser } from './classic.js';
 import { PcapReadStats, type ParserContext, type RecordParser, type TruncationPolicy } from './parser.js';
 import { PcapngParser, type PcapngInterface } from './pcapng.js';
 import { ReadBuffer } from './read-buffer.js';
-import { recordsCapacity, viewOf, type PacketRecords } from './records.js';
+import { mappingOfArray, type Mapping } from '../memory/copy.js';
+import { recordsCapacity, type PacketRecords } from './records.js';
 import { BytesSource, FdSource, StreamSource, type ByteSource } from './source.js';
 
 export interface PcapReaderOptions {
@@ -31,6 +32,14 @@ export interface PcapReaderOptions {
   onTruncated?: TruncationPolicy;
   /** pcapng blocks longer than this are corrupt (default 16 MiB) */
   maxBlockLength?: number;
+  /**
+   * Deliver each packet 0..3 bytes past rec.offset[i], so that it has the same
+   * alignment mod 4 as in the file, and write the offset used back to
+   * rec.offset[i]. Copies then move whole words (about 2x faster for
+   * odd-sized records), and a file copied to a file keeps that alignment.
+   * Room per slot stays `capacity` bytes from the given offset.
+   */
+  matchAlignment?: boolean;
   /** name used in error messages (default: the path, `stdin`, `fd N` or `memory`) */
   name?: string;
 }
@@ -49,7 +58,7 @@ export class PcapReader {
   private parser: RecordParser | null = null;
   private failure: unknown = null;
   private lastData: Uint8Array | null = null;
-  private lastView: DataView | null = null;
+  private lastMap: Mapping | null = null;
   private closed = false;
 
   private constructor(source: ByteSource, opts: PcapReaderOptions) {
@@ -66,7 +75,10 @@ export class PcapReader {
       throw new InvalidArgumentError(`onTruncated must be 'error' or 'end', not ${String(onTruncated)}`);
     }
     this.rb = new ReadBuffer(source, opts.buffer ?? new Uint8Array(size));
-    this.ctx = { rb: this.rb, stats: this.stats, name: opts.name ?? source.name, onTruncated, maxBlockLength };
+    this.ctx = {
+      rb: this.rb, stats: this.stats, name: opts.name ?? source.name, onTruncated, maxBlockLength,
+      matchAlignment: opts.matchAlignment === true,
+    };
   }
 
   /** Opens `input` and reads its header synchronously (files, fds, bytes; `-` reads fd 0 with blocking reads). */
@@ -154,10 +166,10 @@ export class PcapReader {
           `array (${data.length} bytes): give every slot room for capacity bytes`);
       }
     }
-    if (data !== this.lastData) { this.lastData = data; this.lastView = viewOf(data); }
+    if (data !== this.lastData) { this.lastData = data; this.lastMap = mappingOfArray(data); }
     this.rb.starved = false;
     try {
-      return p.readBurst(data, this.lastView!, capacity, rec, max);
+      return p.readBurst(this.lastMap!, data.byteOffset, capacity, rec, max);
     } catch (e) {
       this.failure = e;
       throw e;

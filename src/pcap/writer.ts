@@ -7,7 +7,8 @@ import { InvalidArgumentError } from '../errors.js';
 import { DEFAULT_BUFFER_SIZE, LINKTYPE_ETHERNET, MAX_CAPLEN, MIN_BUFFER_SIZE } from './constants.js';
 import { epbLength, putEpbHeader, putEpbTrailer, putInterface, putPcapHeader, putSectionHeader } from './encode.js';
 import { hasTimeConversion, makeFileName, suffixWidth } from './file-names.js';
-import { copyBytes, viewOf, type PacketRecords } from './records.js';
+import { copyBytes, mappingOf, mappingOfArray, type Mapping } from '../memory/copy.js';
+import type { PacketRecords } from './records.js';
 import { sleepSync } from '../sleep.js';
 
 export interface PcapWriterOptions {
@@ -51,6 +52,9 @@ export class PcapWriteStats {
   files = 0;
 }
 
+/** Uint32Array stores are little-endian on this host: record headers can be written as words. */
+const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 function nowSec(): number { return Math.floor(Date.now() / 1000); }
 
 export class PcapWriter {
@@ -59,8 +63,8 @@ export class PcapWriter {
   readonly snaplen: number;
   readonly linkType: number;
   readonly nanosecond: boolean;
-  private readonly buf: Uint8Array;
-  private readonly view: DataView;
+  /** the write batch: bytes [0, pos) go out with the next write(2) */
+  private readonly out: Mapping;
   private pos = 0;
   private fd: number;
   private readonly ownsFd: boolean;
@@ -77,7 +81,7 @@ export class PcapWriter {
   private full = false;
   private closed = false;
   private lastData: Uint8Array | null = null;
-  private lastView: DataView | null = null;
+  private lastMap: Mapping | null = null;
   private readonly unitsPerSec: number;
   /** the first file waits for the first packet's timestamp (time rotation with a time conversion in the name) */
   private get lazyOpen(): boolean {
@@ -114,8 +118,7 @@ export class PcapWriter {
       throw new InvalidArgumentError('rotation (-C/-G) needs a file name pattern, not standard output or an fd');
     }
     this.width = opts.maxFileBytes !== undefined && opts.maxFiles !== undefined ? suffixWidth(opts.maxFiles) : 0;
-    this.buf = new Uint8Array(size);
-    this.view = new DataView(this.buf.buffer);
+    this.out = mappingOf(new ArrayBuffer(size));
     if (typeof target === 'number' || target === '-') {
       this.fd = target === '-' ? 1 : target;
       this.ownsFd = false;
@@ -154,51 +157,106 @@ export class PcapWriter {
    */
   writeBurst(data: Uint8Array, rec: PacketRecords, n: number): number {
     if (this.closed) throw new InvalidArgumentError('writeBurst on a closed PcapWriter');
-    if (data !== this.lastData) { this.lastData = data; this.lastView = viewOf(data); }
-    const dv = this.lastView!;
-    const buf = this.buf;
-    const v = this.view;
-    const ng = this.format === 'pcapng';
+    if (data !== this.lastData) { this.lastData = data; this.lastMap = mappingOfArray(data); }
     const rotating = this.pattern !== null && (this.opts.maxFileBytes !== undefined || this.opts.rotateSeconds !== undefined);
+    const done = this.format === 'pcap' && !rotating && this.fd >= 0
+      ? this.appendClassic(data, rec, n)
+      : this.appendEach(data, rec, n, rotating);
+    if (this.opts.packetBuffered) this.flushBuffer();
+    return done;
+  }
+
+  /**
+   * The hot path (classic pcap, no rotation, file open): nothing but the
+   * record header and the bytes per packet, with the writer's state in locals
+   * and written back once per burst (also when a bad record or a failed flush
+   * throws, so the packets before it stay counted).
+   */
+  private appendClassic(data: Uint8Array, rec: PacketRecords, n: number): number {
+    const src = this.lastMap!, base = data.byteOffset, limit = data.length;
+    const out = this.out, u32 = out.u32, v = out.dv, cap = out.u8.length, snap = this.snaplen, nano = this.nanosecond;
+    const offsets = rec.offset, caplens = rec.caplen, wirelens = rec.wirelen, secs = rec.sec, nsecs = rec.nsec;
+    let pos = this.pos, i = 0, bytes = 0, cut = 0;
+    try {
+      for (; i < n; i++) {
+        const off = offsets[i];
+        let len = caplens[i];
+        const w = wirelens[i];
+        if (!(off >= 0 && off + len <= limit)) throw outside(i, off, len, limit);
+        let sec = secs[i];
+        let nsec = nsecs[i];
+        if (nsec >= 1e9) { sec = (sec + Math.floor(nsec / 1e9)) >>> 0; nsec %= 1e9; }
+        if (len > snap) { len = snap; cut++; }
+        if (pos + 16 + len > cap) { this.pos = pos; this.flushBuffer(); pos = 0; }
+        const frac = nano ? nsec : Math.floor(nsec / 1000);
+        const wire = w === 0 ? caplens[i] : w;
+        if ((pos & 3) === 0 && HOST_LE) {
+          // aligned: word stores, ~3x cheaper than DataView stores here (Node 20)
+          const q = pos >>> 2;
+          u32[q] = sec; u32[q + 1] = frac; u32[q + 2] = len; u32[q + 3] = wire;
+        } else {
+          v.setUint32(pos, sec, true); v.setUint32(pos + 4, frac, true);
+          v.setUint32(pos + 8, len, true); v.setUint32(pos + 12, wire, true);
+        }
+        copyBytes(src, base + off, out, pos + 16, len);
+        pos += 16 + len;
+        bytes += len;
+      }
+    } finally {
+      this.pos = pos;
+      this.fileBytes += 16 * i + bytes;
+      this.filePackets += i;
+      this.stats.packets += i;
+      this.stats.bytes += bytes;
+      this.stats.cutToSnaplen += cut;
+    }
+    return i;
+  }
+
+  /** Every other case (pcapng, rotation, a file not opened yet): per-packet rotation checks. */
+  private appendEach(data: Uint8Array, rec: PacketRecords, n: number, rotating: boolean): number {
+    const src = this.lastMap!, base = data.byteOffset, limit = data.length;
+    const out = this.out, v = out.dv;
+    const ng = this.format === 'pcapng';
     let bytes = 0;
     let i = 0;
-    for (; i < n; i++) {
-      const off = rec.offset[i];
-      let len = rec.caplen[i];
-      const wire = rec.wirelen[i] === 0 ? len : rec.wirelen[i];
-      if (!(off >= 0 && off + len <= data.length)) {
-        throw new InvalidArgumentError(`packet ${i}: offset ${off} + caplen ${len} lies outside the source array (${data.length} bytes)`);
+    try {
+      for (; i < n; i++) {
+        const off = rec.offset[i];
+        let len = rec.caplen[i];
+        const wire = rec.wirelen[i] === 0 ? len : rec.wirelen[i];
+        if (!(off >= 0 && off + len <= limit)) throw outside(i, off, len, limit);
+        let sec = rec.sec[i];
+        let nsec = rec.nsec[i];
+        if (nsec >= 1e9) { sec = (sec + Math.floor(nsec / 1e9)) >>> 0; nsec %= 1e9; }
+        if (len > this.snaplen) { len = this.snaplen; this.stats.cutToSnaplen++; }
+        const recLen = ng ? epbLength(len) : 16 + len;
+        if (rotating && !this.beforePacket(sec)) break;
+        if (this.fd < 0) this.openFile(makeFileName(this.pattern!, sec, 0, this.width, this.opts.utc));
+        if (this.pos + recLen > out.u8.length) this.flushBuffer();
+        const p = this.pos;
+        const frac = this.nanosecond ? nsec : Math.floor(nsec / 1000);
+        if (ng) {
+          putEpbHeader(v, p, recLen, sec, frac, this.unitsPerSec, len, wire);
+          copyBytes(src, base + off, out, p + 28, len);
+          putEpbTrailer(v, p, recLen, len);
+        } else {
+          v.setUint32(p, sec, true);
+          v.setUint32(p + 4, frac, true);
+          v.setUint32(p + 8, len, true);
+          v.setUint32(p + 12, wire, true);
+          copyBytes(src, base + off, out, p + 16, len);
+        }
+        this.pos = p + recLen;
+        this.fileBytes += recLen;
+        this.filePackets++;
+        bytes += len;
       }
-      let sec = rec.sec[i];
-      let nsec = rec.nsec[i];
-      if (nsec >= 1e9) { sec = (sec + Math.floor(nsec / 1e9)) >>> 0; nsec %= 1e9; }
-      if (len > this.snaplen) { len = this.snaplen; this.stats.cutToSnaplen++; }
-      const recLen = ng ? epbLength(len) : 16 + len;
-      if (rotating && !this.beforePacket(sec)) break;
-      if (this.fd < 0) this.openFile(makeFileName(this.pattern!, sec, 0, this.width, this.opts.utc));
-      if (this.pos + recLen > buf.length) this.flushBuffer();
-      const p = this.pos;
-      const frac = this.nanosecond ? nsec : Math.floor(nsec / 1000);
-      if (ng) {
-        putEpbHeader(v, p, recLen, sec, frac, this.unitsPerSec, len, wire);
-        copyBytes(data, dv, off, buf, v, p + 28, len);
-        putEpbTrailer(v, p, recLen, len);
-      } else {
-        v.setUint32(p, sec, true);
-        v.setUint32(p + 4, frac, true);
-        v.setUint32(p + 8, len, true);
-        v.setUint32(p + 12, wire, true);
-        copyBytes(data, dv, off, buf, v, p + 16, len);
-      }
-      this.pos = p + recLen;
-      this.fileBytes += recLen;
-      this.filePackets++;
-      bytes += len;
+    } finally {
+      this.stats.packets += i;
+      this.stats.bytes += bytes;
     }
-    this.stats.packets += i;
-    this.stats.bytes += bytes;
     this.stats.refused += n - i;
-    if (this.opts.packetBuffered) this.flushBuffer();
     return i;
   }
 
@@ -289,7 +347,7 @@ export class PcapWriter {
   private startFile(): void {
     this.fileBytes = 0;
     this.filePackets = 0;
-    const v = this.view;
+    const v = this.out.dv;
     let p = this.pos;
     if (this.format === 'pcap') p += putPcapHeader(v, p, this.nanosecond, this.snaplen, this.linkType);
     else {
@@ -304,7 +362,7 @@ export class PcapWriter {
     let p = 0;
     while (p < this.pos) {
       try {
-        p += writeSync(this.fd, this.buf, p, this.pos - p);
+        p += writeSync(this.fd, this.out.u8, p, this.pos - p);
         this.stats.writes++;
       } catch (e) {
         const code = (e as { code?: string }).code;
@@ -315,4 +373,8 @@ export class PcapWriter {
     }
     this.pos = 0;
   }
+}
+
+function outside(i: number, off: number, len: number, limit: number): InvalidArgumentError {
+  return new InvalidArgumentError(`packet ${i}: offset ${off} + caplen ${len} lies outside the source array (${limit} bytes)`);
 }

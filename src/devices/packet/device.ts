@@ -10,7 +10,7 @@ import {
   META_HASH, META_LEN, META_NSEC, META_OFF, META_PORT, META_SEC, META_WIRELEN, META_WORDS,
   type BufferSource,
 } from '../../zc/meta.js';
-import { copyBytes, mappingOf, type Mapping } from '../copy.js';
+import { copyBytes, mappingOf, type Mapping } from '../../memory/copy.js';
 import { FreeBatch } from '../free-batch.js';
 import { ifindexOf, mtuOf } from '../iface.js';
 import { emptyStats, type Device, type DeviceOptions, type DeviceStats } from '../types.js';

@@ -10,7 +10,7 @@
 // tp_len @16, tp_status @20, tp_mac u16 @24, tp_net u16 @26, tp_rxhash @28,
 // tp_vlan_tci @32, tp_vlan_tpid u16 @36.
 import { native } from '../../native/index.js';
-import { mappingOf, type Mapping } from '../copy.js';
+import { mappingOf, type Mapping } from '../../memory/copy.js';
 import { PACKET_RX_RING, TPACKET_V3, setRing, setVersion } from './socket.js';
 
 const TP_STATUS_KERNEL = 0;

@@ -8,7 +8,7 @@
 // tp_net u16 @14, ... (32 bytes). With PACKET_TX_HAS_OFF the frame's data
 // starts at tp_mac (>= 32), which lets us match the source's alignment.
 import { native } from '../../native/index.js';
-import { mappingOf, type Mapping } from '../copy.js';
+import { mappingOf, type Mapping } from '../../memory/copy.js';
 import { PACKET_TX_RING, TPACKET_V2, setRing, setVersion } from './socket.js';
 
 export const TP_STATUS_AVAILABLE = 0;
