@@ -111,12 +111,13 @@ test('a function from a module file picks outputs; the port, round-robin, VLAN a
   const tunFrames = Array.from({ length: 16 }, (_, i) => u8(i % 2
     ? eth(0x0800, ipv4('192.0.2.1', '192.0.2.2', 17, udp(2152, 2152, gtpu(i, ipv4(`10.1.0.${i}`, '10.2.0.1', 17, udp(5, 6))))))
     : eth(0x0800, ipv4('1.0.0.1', '1.0.0.2', 47, gre(0x0800, ipv4(`10.3.0.${i}`, '10.4.0.1', 6, []), { key: i })))));
-  const cases: Array<{ name: string; frames: Uint8Array[]; opts: object; expect: (f: Uint8Array, i: number) => number }> = [
-    { name: 'module function', frames, opts: { fn: { module: mod, export: 'pick' } }, expect: (f) => f[f.length - 1] % 3 },
-    { name: 'round-robin', frames, opts: { mode: 'round-robin' }, expect: (_f, i) => i % 3 },
-    { name: 'vlan', frames: vlanFrames, opts: { mode: 'vlan' }, expect: (f) => FLOW_HASHES.vlan(f, 0, f.length, new PacketInfo()) % 3 },
-    { name: 'tunnel', frames: tunFrames, opts: { mode: 'tunnel' }, expect: (f) => FLOW_HASHES.tunnel(f, 0, f.length, new PacketInfo()) % 3 },
-    { name: 'port', frames, opts: { mode: 'port' }, expect: () => 5 % 3 },
+  // byFrame: the output follows from the frame (so from the buffer that holds it); else from the packet's position.
+  const cases: Array<{ name: string; frames: Uint8Array[]; opts: object; byFrame: boolean; expect: (f: Uint8Array, i: number) => number }> = [
+    { name: 'module function', frames, opts: { fn: { module: mod, export: 'pick' } }, byFrame: true, expect: (f) => f[f.length - 1] % 3 },
+    { name: 'round-robin', frames, opts: { mode: 'round-robin' }, byFrame: false, expect: (_f, i) => i % 3 },
+    { name: 'vlan', frames: vlanFrames, opts: { mode: 'vlan' }, byFrame: true, expect: (f) => FLOW_HASHES.vlan(f, 0, f.length, new PacketInfo()) % 3 },
+    { name: 'tunnel', frames: tunFrames, opts: { mode: 'tunnel' }, byFrame: true, expect: (f) => FLOW_HASHES.tunnel(f, 0, f.length, new PacketInfo()) % 3 },
+    { name: 'port', frames, opts: { mode: 'port' }, byFrame: true, expect: () => 5 % 3 },
   ];
   try {
     for (const k of cases) {
@@ -124,16 +125,26 @@ test('a function from a module file picks outputs; the port, round-robin, VLAN a
       try {
         prefillPool(c, 0, k.frames);
         const total = k.frames.length * 8;
-        const cons = consumers(c, [0, 1, 2], total, false);
+        // Buffer b holds frame b % n (prefillPool); the pool hands buffers out again as they come back,
+        // so a content-based mode is checked per buffer: it may only ever arrive on its frame's output.
+        const outputOf = k.frames.map((f, i) => k.expect(f, i));
+        const counter = new Int32Array(new SharedArrayBuffer(8));
+        const results = Promise.all([0, 1, 2].map((q) => inThread<ConsumeFlowsResult>(c, 'consume', {
+          queue: q, expectTotal: total, total: counter, trailer: false,
+          ...(k.byFrame ? { allow: `(b) => ${JSON.stringify(outputOf)}[b % ${k.frames.length}] === ${q}` } : {}),
+        })));
         const bal = startBalancer(c, { inputs: [{ kind: 'memory', count: total, port: 5 }], outputs: [0, 1, 2], pool: 0, ...k.opts });
         await bal.ready;
-        const res = await cons.results;
+        const res = await results;
         const st = await bal.stop();
-        // The memory input hands out buffers first, first+1, ... once each (the pool is full at the start).
-        const want = [0, 0, 0];
-        for (let i = 0; i < total; i++) want[k.expect(k.frames[i % k.frames.length], i)]++;
-        assert.deepEqual(st.outputs.map((o) => o.sent), want, k.name);
-        assert.deepEqual(res.map((r) => r.received), want, k.name);
+        res.forEach((r, q) => assert.deepEqual(r.errors, [], `${k.name}: queue ${q}`));
+        assert.deepEqual(res.map((r) => r.received), st.outputs.map((o) => o.sent), k.name);
+        assert.equal(st.sent, total, `${k.name}: every packet delivered`);
+        if (!k.byFrame) {
+          const want = [0, 0, 0];
+          for (let i = 0; i < total; i++) want[k.expect(k.frames[i % k.frames.length], i)]++;
+          assert.deepEqual(st.outputs.map((o) => o.sent), want, k.name);
+        }
         assert.equal(st.pool?.free, total, `${k.name}: pool full`);
       } finally {
         c.close();

@@ -86,8 +86,11 @@ export class BufferPool implements BufferSource {
 
   /** Best effort: fills out[0..k) with free buffers, draining return rings if the stack is short. */
   alloc(out: Uint32Array, n: number): number {
-    let count = this.count;
-    if (count < n) count = this.drain();
+    // Drain first, not only when the stack runs short: returned buffers go on
+    // top and are handed out next while their lines are still in cache (a
+    // stack drained only when empty cycles through the whole pool, so every
+    // packet misses the cache on its buffer's metadata and headers).
+    let count = this.returns.length > 0 ? this.drain() : this.count;
     const k = n < count ? n : count;
     const stack = this.stack;
     for (let i = 0; i < k; i++) out[i] = stack[--count];
