@@ -71,6 +71,24 @@ test('count stops cleanly on SIGINT and prints its summary', { skip }, async () 
   }
 });
 
+test('-B sizes the kernel capture buffer of a standard device (tcpdump -B, KiB): a 1 MiB ring counts exactly at a moderate rate', { skip }, async () => {
+  const veth = createVethPair();
+  try {
+    const N = 2000;
+    const c = start(['count', '-i', veth.host, '-B', '1024', '-n', String(N), '-d', '20', '--json']);
+    for (let i = 0; i < 100 && !c.err().includes('Capturing'); i++) await sleep(50);
+    await sleep(200);
+    veth.exec(process.execPath, [BIN, 'send', '-i', veth.peer, '-n', String(N), '-p', '4000', '-l', '100', '-q']);
+    const r = await c.done;
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out.trim().split('\n').pop()!);
+    assert.equal(j.packets, N);
+    assert.equal(j.drops, 0);
+  } finally {
+    veth.remove();
+  }
+});
+
 test('flag errors name the problem', () => {
   const run = (...a: string[]) => spawnSync(process.execPath, [BIN, ...a], { encoding: 'utf8' });
   let r = run('count');
@@ -79,6 +97,9 @@ test('flag errors name the problem', () => {
   r = run('send', '-i', 'lo', '-l', '20');
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--length: expected an integer 60\.\.9000, got '20'/);
+  r = run('count', '-i', 'lo', '-B', '10');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--buffer-size: expected an integer 64\.\.4194304, got '10'/);
   r = run('count', '-i', 'rz-no-such-if0');
   assert.equal(r.status, 1);
   assert.match(r.stderr, /rz-no-such-if0/);

@@ -55,7 +55,10 @@ export function parseArgs(argv: string[], specs: FlagSpec[], command: string): P
 }
 
 export function usage(command: string, summary: string, specs: FlagSpec[]): string {
-  const lines = specs.map((s) => `  ${s.names.map((n) => (n.length === 1 ? '-' : '--') + n).join(', ')}${s.value ? ' VALUE' : ''}`.padEnd(28) + s.help);
+  const heads = specs.map((s) => `  ${s.names.map((n) => (n.length === 1 ? '-' : '--') + n).join(', ')}${s.value ? ' VALUE' : ''}`);
+  // one column for the help texts, at least two spaces after the longest flag
+  const width = Math.max(28, ...heads.map((h) => h.length + 2));
+  const lines = specs.map((s, i) => heads[i].padEnd(width) + s.help);
   return `usage: ringzero ${command} [options]\n${summary}\n\n${lines.join('\n')}\n`;
 }
 

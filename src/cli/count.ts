@@ -2,7 +2,7 @@
 // from a device or from a queue of another process's cluster.
 import { META_LEN, META_WIRELEN, META_WORDS } from '../zc/meta.js';
 import { parseArgs, usage, intFlag, numFlag, UsageError, type FlagSpec } from './args.js';
-import { openInput } from './endpoint.js';
+import { bufferKiBFlag, openInput } from './endpoint.js';
 import { runLoop } from './loop.js';
 import { absoluteLine, actualLine, thousands } from './format.js';
 import { serveMetrics } from './metrics.js';
@@ -18,6 +18,7 @@ const FLAGS: FlagSpec[] = [
   { names: ['n', 'packets'], value: true, help: 'stop after this many packets' },
   { names: ['v', 'verbose'], value: false, help: 'print one line per packet (time, MACs, IPs, ports, length)' },
   { names: ['g', 'core'], value: true, help: 'pin the receive loop to this CPU' },
+  { names: ['B', 'buffer-size'], value: true, help: 'kernel capture buffer of a standard device in KiB, like tcpdump -B (default 32768)' },
   { names: ['d', 'duration'], value: true, help: 'stop after this many seconds' },
   { names: ['q', 'quiet'], value: false, help: 'no per-second stats lines' },
   { names: ['json'], value: false, help: 'print one JSON object at exit' },
@@ -35,7 +36,7 @@ export async function countCommand(argv: string[]): Promise<number> {
   const verbose = Boolean(a.verbose);
   const quiet = Boolean(a.quiet) || Boolean(a.json);
   const filter = filterFromArgs(a, 'count');
-  const input = openInput(a.interface, { clusterId: a.cluster === undefined ? undefined : intFlag(a, 'cluster', 0), speed: numFlag(a, 'speed', 0), filter: filter?.expression });
+  const input = openInput(a.interface, { clusterId: a.cluster === undefined ? undefined : intFlag(a, 'cluster', 0), speed: numFlag(a, 'speed', 0), filter: filter?.expression, bufferKiB: bufferKiBFlag(a) });
   const unReload = filter?.file ? reloadOnSigusr1(filter.file, input.linktype, (f) => input.setFilter(f), (m) => console.error(`count: ${m}`)) : () => {};
   let filtered = 0;
   const info = new PacketInfo();

@@ -5,7 +5,7 @@
 import { META_LEN, META_NSEC, META_SEC, META_WIRELEN, META_WORDS, META_OFF } from '../zc/meta.js';
 import { PcapWriter, createPacketRecords } from '../pcap/index.js';
 import { parseArgs, usage, intFlag, numFlag, UsageError, type FlagSpec } from './args.js';
-import { openInput } from './endpoint.js';
+import { bufferKiBFlag, openInput } from './endpoint.js';
 import { runLoop } from './loop.js';
 import { thousands } from './format.js';
 import { FILTER_FLAGS, filterFromArgs, reloadOnSigusr1 } from './filter-option.js';
@@ -22,6 +22,7 @@ const FLAGS: FlagSpec[] = [
   { names: ['pcapng'], value: false, help: 'write pcapng instead of nanosecond pcap' },
   { names: ['micro'], value: false, help: 'write microsecond pcap (for old readers)' },
   { names: ['U', 'packet-buffered'], value: false, help: 'write out after every burst' },
+  { names: ['B', 'buffer-size'], value: true, help: 'kernel capture buffer of a standard device in KiB, like tcpdump -B (default 32768)' },
   { names: ['d', 'duration'], value: true, help: 'stop after this many seconds' },
   { names: ['json'], value: false, help: 'print one JSON object at exit' },
   { names: ['q', 'quiet'], value: false, help: 'no summary line' },
@@ -38,7 +39,7 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   const limit = intFlag(a, 'count', 0);
   const snaplen = intFlag(a, 'snaplen', 262144, 1, 262144);
   const filter = filterFromArgs(a, 'dump');
-  const input = openInput(a.interface, { filter: filter?.expression });
+  const input = openInput(a.interface, { filter: filter?.expression, bufferKiB: bufferKiBFlag(a) });
   const log = (m: string) => process.stderr.write(`dump: ${m}\n`);
   let writer: PcapWriter;
   try {
