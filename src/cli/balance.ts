@@ -6,6 +6,7 @@ import { startBalancer, startFanout, type HashMode, type InputSpec, type OutputS
 import { parseArgs, usage, UsageError, intFlag, type FlagSpec } from './args.js';
 import { OWNER_FLAGS, consumerHints, createOwnedCluster, runOwner, whenReady } from './owner.js';
 import { compileFor, reloadOnSigusr1 } from './filter-option.js';
+import { CAPTURE_BUFFER_KIB, ringBlocks } from './endpoint.js';
 import { readFilterFile } from '../filter/index.js';
 import { composeOutputFilters, parseFilterArg, type OutputFilter } from './output-filters.js';
 import type { FunctionSpec } from '../workers/index.js';
@@ -51,10 +52,11 @@ export function parseInputs(v: unknown, command: string, filter?: string): Input
   const f = filter !== undefined ? compileFor(filter) : null;
   return v.split(',').map((name, port) => ({
     kind: 'device', name, port,
-    // Deep AF_XDP rings (8192 frames) ride out the worker's idle naps and GC pauses without kernel drops.
+    // Deep rings ride out the worker's idle naps, its JIT warm-up and GC pauses without kernel drops:
+    // 8192 AF_XDP frames; for AF_PACKET the capture commands' 32 MiB in 64 blocks.
     options: name.startsWith('zc:')
       ? { ringSize: 8192, ...(f ? { xdpFilter: f.xdpFunction() } : {}) }
-      : f ? { socketFilter: f.bytes } : undefined,
+      : { ...ringBlocks(CAPTURE_BUFFER_KIB), ...(f ? { socketFilter: f.bytes } : {}) },
   }));
 }
 
