@@ -1,6 +1,7 @@
 // ringzero/pcap — capture files (classic pcap and pcapng), read and written
 // burst by burst over caller-owned memory. A leaf library: it imports only
-// node:fs/node:stream, ../errors.js and ../sleep.js, never zc/, devices/ or cli/.
+// node:fs/node:stream, ../errors.js, ../sleep.js and ../memory/copy.js (itself a leaf),
+// never zc/, devices/ or cli/.
 //
 // THE BURST SHAPE (records.ts)
 //   const rec = createPacketRecords(32);      // once; typed arrays, one slot per packet
@@ -15,7 +16,9 @@
 //   n = r.readBurst(data, capacity, rec, max)   // sync; fills slots 0..n-1
 //   n = await r.read(data, capacity, rec, max)  // same, awaiting input for stream sources; 0 = end
 //   r.ended, r.needsInput (stream source: `await r.fill()` then call readBurst again), r.stats, r.close()
-//   options: bufferSize (1 MiB), buffer (reuse one Uint8Array across readers), onTruncated, maxBlockLength, name
+//   options: bufferSize (1 MiB), buffer (reuse one Uint8Array across readers), onTruncated, maxBlockLength, name,
+//            matchAlignment (packet i lands 0..3 bytes past rec.offset[i], at its alignment in the
+//            file, and rec.offset[i] is updated: whole-word copies; the pcap: device uses it)
 // The caller sets rec.offset[0..max) BEFORE the call (where each packet may go, `capacity`
 // bytes each; every slot is bounds-checked against data.length once per burst, an
 // InvalidArgumentError that leaves the reader usable); the reader copies each packet once,
