@@ -7,7 +7,9 @@
 // receiver's CPU time per delivered packet (utime+stime from /proc/PID/stat of
 // its whole process group). Orders of magnitude only: veth is kernel-bound.
 //
-//   node dist/bench/rx.js [--seconds 3] [--only name,name]
+//   node dist/bench/rx.js [--seconds 10] [--only name,name]
+// 10 s of traffic per receiver by default: in a 3 s window the JIT compiling
+// ringzero's packet loop added ~25 ns to its CPU per packet (88 vs ~115 ns).
 // Prints a table, then one JSON line { bench: 'rx', rows }.
 //
 // Also the ringzero receiver itself: node dist/bench/rx.js --receiver DEVICE
@@ -193,7 +195,7 @@ const RECEIVERS: Receiver[] = [
 ];
 
 export async function runRxBench(opts: { seconds?: number; only?: string[] } = {}): Promise<RxRow[]> {
-  const seconds = opts.seconds ?? 3;
+  const seconds = opts.seconds ?? 10;
   const rows: RxRow[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'rz-bench-rx-'));
   const cfg = trafgenConfig(dir);
@@ -280,7 +282,7 @@ async function receiver(device: string): Promise<void> {
 async function main(): Promise<void> {
   const arg = (n: string) => { const i = process.argv.indexOf(n); return i > 0 ? process.argv[i + 1] : undefined; };
   if (arg('--receiver')) return receiver(arg('--receiver')!);
-  const rows = await runRxBench({ seconds: Number(arg('--seconds') ?? 3), only: arg('--only')?.split(',') });
+  const rows = await runRxBench({ seconds: Number(arg('--seconds') ?? 10), only: arg('--only')?.split(',') });
   printTable(`RX, ${FRAME_BYTES}-byte frames on veth (generator trafgen on CPU ${GEN_CPU}, receiver on CPU ${RX_CPU})`, rows,
     ['receiver', 'generated', 'delivered', 'drops', 'mpps', 'cpuNsPerPacket', 'skipped']);
   console.log(JSON.stringify({ bench: 'rx', frameBytes: FRAME_BYTES, rows }));
