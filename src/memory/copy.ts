@@ -4,7 +4,7 @@
 //
 //   bytes  u64 loop (offsets agree mod 8)  u32 loop (mod 4)  DataView u32 (differ)  set(subarray)  set, SAB side
 //      64                             11                14                    33             48             49
-//     590                              ~                110                   209             61            186
+//     592                             55                97                   209             61            186
 //    1512                            130               233                   523             79            386
 //
 // TypedArray#set needs a view object per call and, when either side is a
