@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createVethPair } from './helpers/netns.js';
 import { firstOf, needNetns } from './helpers/env.js';
@@ -54,18 +54,13 @@ async function replayAndCapture(extra: string[], expect: number): Promise<{ got:
     const src = join(dir, 'in.pcap');
     const out = join(dir, 'out.pcap');
     makeFile(src);
-    // Receiver and sender on different CPUs (as the benchmarks run them): on a loaded two-CPU machine a
-    // sender sharing its CPU with the capture wakes up late from its sleeps and misses its departure times.
-    const pin = (cpu: number, argv: string[]) => (cpus().length > 1 && existsSync('/usr/bin/taskset') ? ['taskset', '-c', String(cpu), ...argv] : argv);
-    const dumpArgv = pin(1, [process.execPath, BIN, 'dump', '-i', veth.host, '-w', out, '-c', String(expect), '-d', '30']);
-    const d = spawn(dumpArgv[0], dumpArgv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const d = spawn(process.execPath, [BIN, 'dump', '-i', veth.host, '-w', out, '-c', String(expect), '-d', '30'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     d.stderr.on('data', (x) => { err += x; });
     const done = new Promise((r) => d.on('exit', r));
     for (let i = 0; i < 100 && !err.includes('capturing'); i++) await sleep(50);
     await sleep(200);
-    const sendArgv = pin(0, [process.execPath, BIN, 'send', '-i', veth.peer, '-f', src, '-q', ...extra]);
-    veth.exec(sendArgv[0], sendArgv.slice(1));
+    veth.exec(process.execPath, [BIN, 'send', '-i', veth.peer, '-f', src, '-q', ...extra]);
     await done;
     return { got: readAll(out), sent: readAll(src) };
   } finally {

@@ -7,7 +7,8 @@ import { runLoop } from './loop.js';
 import { absoluteLine, actualLine, thousands } from './format.js';
 import { buildFrames } from './frames.js';
 import { serveMetrics } from './metrics.js';
-import { Replayer } from './replay.js';
+import { collectGarbageNow } from '../heap.js';
+import { Replayer, warmUpSpin } from './replay.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['i', 'interface'], value: true, help: 'device to send on (zc:IFACE[@Q] AF_XDP, IFACE AF_PACKET), or zc:CLUSTER@QUEUE: a queue of a running `ringzero cluster`' },
@@ -73,6 +74,9 @@ export async function sendCommand(argv: string[]): Promise<number> {
       { name: 'ringzero_send_drops_total', help: 'packets dropped (TX ring full or invalid)', value: totals().drops },
     ]);
   }
+  // A timed replay starts with its spin loop compiled and an empty young generation: no compilation
+  // and no collection of start-up garbage pauses its first gaps.
+  if (replay && speed > 0) { warmUpSpin(); collectGarbageNow(); }
   const result = await runLoop({
     durationS: numFlag(a, 'duration', 0),
     totals,
