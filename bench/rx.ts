@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Cluster } from '../src/zc/index.js';
 import { openDevice } from '../src/devices/index.js';
+import { Coalescer } from '../src/devices/coalesce.js';
 import { createVethPair, type VethPair } from '../test/helpers/netns.js';
 
 export const FRAME_BYTES = 60;
@@ -255,21 +256,20 @@ async function receiver(device: string): Promise<void> {
   process.on('SIGINT', () => { stop = true; });
   process.stdout.write('ready\n');
   const burst = new Uint32Array(64);
+  // As the capture commands do: after a short burst, nap until about a quarter of the ring (8192
+  // frames either way) has filled at the recent rate, 1 to 8 ms (devices/coalesce.ts).
+  const coalesce = new Coalescer(8192, (ms) => Atomics.wait(NAP, 0, 0, ms));
   let received = 0, bursts = 0, empties = 0;
   while (!stop) {
     // receive for ~20 ms at a time, then let the event loop deliver SIGINT
     const until = performance.now() + 20;
     while (performance.now() < until) {
-      const n = dev.recvBurst(burst, 64);
+      coalesce.before();
+      const n = coalesce.after(dev.recvBurst(burst, 64), true);
       if (n === 0) { empties++; dev.wait(5); continue; } // idle: sleep in poll() until traffic comes
       bursts++;
       received += n;
       pool.free(burst, n);
-      // A short burst means we are ahead of the traffic: let 1 ms of frames
-      // gather (the rings hold 8192) instead of waking up per handful of frames
-      // (user-space interrupt coalescing; TPACKET_V3 does the same in the kernel
-      // with its block timeout, 2 ms here).
-      if (n < 16) Atomics.wait(NAP, 0, 0, 1);
     }
     await new Promise((r) => setImmediate(r));
   }

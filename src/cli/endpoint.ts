@@ -9,6 +9,7 @@ import { intFlag, UsageError, type Parsed } from './args.js';
 import { compileFor, deviceFilterOptions } from './filter-option.js';
 import type { CompiledFilter } from '../filter/index.js';
 import type { FilterFunction } from '../filter/js.js';
+import { Coalescer } from '../devices/coalesce.js';
 import { sleepSync } from '../sleep.js';
 
 export interface Input {
@@ -36,30 +37,6 @@ export interface Input {
   /** the device, when the input is one */
   readonly device: Device | null;
   close(): void;
-}
-
-/**
- * User-space interrupt coalescing: after a short burst (fewer than
- * COALESCE_BELOW packets) the next receive first sleeps 1 ms, so packets
- * arrive in bursts worth waking up for instead of one wake-up per handful
- * (TPACKET_V3 does the same in the kernel with its block timeout). Only short
- * bursts trigger it, so a busy input never sleeps; the cost is up to 1 ms of
- * latency at low rates. Blocking waits (waitMs = 0) disable it.
- */
-const COALESCE_BELOW = 16;
-class Coalescer {
-  private short = false;
-  /** Call before a receive: naps 1 ms if the previous burst was short. */
-  before(): void {
-    if (!this.short) return;
-    sleepSync(1);
-    this.short = false;
-  }
-  /** Call with what the receive returned; passes it through. */
-  after(n: number, waitMs: number): number {
-    this.short = waitMs > 0 && n > 0 && n < COALESCE_BELOW;
-    return n;
-  }
 }
 
 /** zc:99@0 -> { cluster: 99, queue: 0 } (a numeric "interface" means a cluster queue, as in PF_RING). */
@@ -92,6 +69,9 @@ export interface InputOptions {
  */
 export const CAPTURE_BUFFER_KIB = 32 * 1024;
 
+/** AF_XDP RX ring (and fill depth) of the capture commands: 8192 frames ride out a GC pause or a 1 MiB write. */
+const CAPTURE_RING_FRAMES = 8192;
+
 /**
  * A ring of `kib` KiB as TPACKET_V3 blocks. At low rates the kernel hands
  * over a block when its timeout expires, however few frames it holds, so the
@@ -120,7 +100,7 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
   let dev: Device | null = null;
   let jsFilter: FilterFunction | null = null;
   let place: Input['filterPlace'] = 'none';
-  const coalesce = new Coalescer();
+  let capacity = CAPTURE_RING_FRAMES; // what the device holds while the receive loop naps (see Coalescer)
   let linktype = 1;
   try {
     pool = cluster.pool(0);
@@ -131,12 +111,13 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
       if (o.filter !== undefined) { jsFilter = compileFor(o.filter, linktype).match; place = 'js'; }
     } else {
       const f = o.filter !== undefined ? compileFor(o.filter, 1) : null;
-      // Deep rings: 8192 frames (AF_XDP RX/fill) ride out a GC pause or a 1 MiB write at line rate on veth.
       dev = openDevice(spec, {
-        memory: cluster.memory, source: pool, tx: false, ringSize: 8192, ...ringBlocks(o.bufferKiB ?? CAPTURE_BUFFER_KIB),
+        memory: cluster.memory, source: pool, tx: false, ringSize: CAPTURE_RING_FRAMES, ...ringBlocks(o.bufferKiB ?? CAPTURE_BUFFER_KIB),
         ...deviceFilterOptions(spec, f),
       });
       if (f) place = spec.startsWith('zc:') ? 'xdp' : 'socket';
+      // AF_PACKET: the ring in full-size (2 KiB) frames; AF_XDP: the RX ring and fill depth (8192 here)
+      if (!spec.startsWith('zc:')) capacity = Math.floor((o.bufferKiB ?? CAPTURE_BUFFER_KIB) / 2);
     }
   } catch (e) {
     pool?.detach();
@@ -145,6 +126,7 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
   }
   const d = dev;
   const p = pool;
+  const coalesce = new Coalescer(capacity, sleepSync);
   return {
     cluster,
     device: d,
@@ -163,7 +145,7 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
       coalesce.before();
       let n = d.recvBurst(out, max);
       if (n === 0 && waitMs > 0 && d.wait(waitMs)) n = d.recvBurst(out, max);
-      return coalesce.after(n, waitMs);
+      return coalesce.after(n, waitMs > 0);
     },
     release: (idx, n) => p.free(idx, n),
     drops: () => d.stats().kernelDrops,
@@ -173,7 +155,6 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
 }
 
 function queueInput(id: number, queue: number, filter?: string): Input {
-  const coalesce = new Coalescer();
   // Consumers only read packets: map them read-only, so a bug here cannot corrupt what other consumers see.
   const cluster = Cluster.attach(id, { readOnlyPackets: true });
   let jsFilter: FilterFunction | null = null;
@@ -190,6 +171,7 @@ function queueInput(id: number, queue: number, filter?: string): Input {
     cluster.close();
     throw e;
   }
+  const coalesce = new Coalescer(cluster.layout.queueSlots, sleepSync);
   return {
     cluster,
     device: null,
@@ -200,7 +182,7 @@ function queueInput(id: number, queue: number, filter?: string): Input {
     description: `queue ${queue} of cluster ${id}`,
     recv(out, max, waitMs) {
       coalesce.before();
-      return coalesce.after(waitMs > 0 ? cons.waitBurst(out, max, waitMs) : cons.recvBurst(out, max), waitMs);
+      return coalesce.after(waitMs > 0 ? cons.waitBurst(out, max, waitMs) : cons.recvBurst(out, max), waitMs > 0);
     },
     release: (idx, n) => cons.release(idx, n),
     drops: () => cons.counters().dropFull,

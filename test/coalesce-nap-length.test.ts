@@ -1,0 +1,34 @@
+// The receive loops' coalescing nap: only after a short burst, as long as a
+// quarter of the ring takes to fill at the recent rate, never under 1 ms or
+// over 8 ms, and never while the caller does not wait for packets.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Coalescer, COALESCE_BELOW, MAX_NAP_MS, MIN_NAP_MS, napFor } from '../src/devices/coalesce.js';
+
+test('the nap lets a quarter of the ring fill at the recent rate, within 1..8 ms', () => {
+  assert.equal(napFor(512, 8192), 4); // 2048 frames at 512 per ms
+  assert.equal(napFor(10_000, 8192), MIN_NAP_MS); // 14.88 Mpps-class rates: the floor (bursts are full there anyway)
+  assert.equal(napFor(1, 8192), MAX_NAP_MS); // a trickle: the cap, which is also the most latency added
+  assert.equal(napFor(0, 8192), MAX_NAP_MS);
+  assert.equal(napFor(Number.NaN, 8192), MAX_NAP_MS);
+  assert.ok(Math.abs(napFor(300, 4096) - 4096 / 4 / 300) < 1e-9);
+});
+
+test('only a short burst while waiting makes the next receive nap', () => {
+  const naps: number[] = [];
+  const c = new Coalescer(8192, (ms) => naps.push(ms));
+  c.before();
+  assert.equal(c.after(64, true), 64); // a full burst: go again at once
+  c.before();
+  c.after(0, true); // nothing: the caller polls the device instead
+  c.before();
+  c.after(COALESCE_BELOW - 1, false); // short, but the caller does not wait (waitMs 0)
+  c.before();
+  assert.deepEqual(naps, []);
+  c.after(COALESCE_BELOW - 1, true); // short while waiting: the ring is drained
+  c.before();
+  assert.equal(naps.length, 1);
+  assert.ok(naps[0] >= MIN_NAP_MS && naps[0] <= MAX_NAP_MS, `nap ${naps[0]} ms`);
+  c.before(); // one nap per short burst
+  assert.equal(naps.length, 1);
+});
