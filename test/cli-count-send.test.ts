@@ -100,6 +100,9 @@ test('flag errors name the problem', () => {
   r = run('count', '-i', 'lo', '-B', '10');
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--buffer-size: expected an integer 64\.\.4194304, got '10'/);
+  r = run('dump', '-i', 'lo', '-w', '/dev/null', '-g', 'x');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--core: expected an integer/);
   r = run('count', '-i', 'rz-no-such-if0');
   assert.equal(r.status, 1);
   assert.match(r.stderr, /rz-no-such-if0/);

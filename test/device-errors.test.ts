@@ -9,7 +9,7 @@ import { EbpfAssembler, openDevice, parseDeviceName } from '../src/devices/index
 import { firstOf, needNetns, needTool } from './helpers/env.js';
 import { withVethPair } from './helpers/netns.js';
 import { drainDevice, helper, peerSend, runNode } from './helpers/raw-peer.js';
-import { testClusterId } from './helpers/zc-procs.js';
+import { removeRegionsOf, testClusterId } from './helpers/zc-procs.js';
 
 const skip = firstOf(needNetns());
 const XDP_OBJ = '/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o';
@@ -79,7 +79,10 @@ test('an interface whose zc: device another process holds is refused as having a
         rejects(() => openDevice(`zc:${pair.host}`, { memory: c.memory, source: pool }), 'ERR_RINGZERO_XDP_PROGRAM_EXISTS', `zc:${pair.host}`);
       });
     } finally {
+      const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
+      await exited;
+      removeRegionsOf(child.pid!);
     }
   });
 });

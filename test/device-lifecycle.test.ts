@@ -14,7 +14,7 @@ import { openDevice } from '../src/devices/index.js';
 import { firstOf, needNetns } from './helpers/env.js';
 import { withVethPair } from './helpers/netns.js';
 import { drainDevice, helper, peerSend } from './helpers/raw-peer.js';
-import { testClusterId } from './helpers/zc-procs.js';
+import { removeRegionsOf, testClusterId } from './helpers/zc-procs.js';
 
 const skip = firstOf(needNetns());
 const BUFFERS = 4096;
@@ -83,6 +83,7 @@ test('a process killed with SIGKILL while holding a zc: device leaves no XDP pro
     const exited = new Promise((r) => child.on('exit', r));
     child.kill('SIGKILL');
     await exited;
+    removeRegionsOf(child.pid!);
     let attached = true;
     for (let t = 0; t < 100 && attached; t++) {
       attached = hasXdp(pair.host);

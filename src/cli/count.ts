@@ -36,12 +36,13 @@ export async function countCommand(argv: string[]): Promise<number> {
   const verbose = Boolean(a.verbose);
   const quiet = Boolean(a.quiet) || Boolean(a.json);
   const filter = filterFromArgs(a, 'count');
+  const core = a.core !== undefined ? intFlag(a, 'core', 0) : -1; // parsed before anything is opened
   const input = openInput(a.interface, { clusterId: a.cluster === undefined ? undefined : intFlag(a, 'cluster', 0), speed: numFlag(a, 'speed', 0), filter: filter?.expression, bufferKiB: bufferKiBFlag(a) });
   const unReload = filter?.file ? reloadOnSigusr1(filter.file, input.linktype, (f) => input.setFilter(f), (m) => console.error(`count: ${m}`)) : () => {};
   let filtered = 0;
   const info = new PacketInfo();
   const { native } = await import('../native/index.js');
-  if (a.core !== undefined) native.pinThread(intFlag(a, 'core', 0));
+  if (core >= 0) native.pinThread(core);
   const c = input.cluster;
   const meta = c.memory.meta;
   const bytesView = c.memory.bytes;

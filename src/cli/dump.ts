@@ -23,6 +23,7 @@ const FLAGS: FlagSpec[] = [
   { names: ['micro'], value: false, help: 'write microsecond pcap (for old readers)' },
   { names: ['U', 'packet-buffered'], value: false, help: 'write out after every burst' },
   { names: ['B', 'buffer-size'], value: true, help: 'kernel capture buffer of a standard device in KiB, like tcpdump -B (default 32768)' },
+  { names: ['g', 'core'], value: true, help: 'pin the capture loop to this CPU (V8\'s helper threads stay free to run elsewhere)' },
   { names: ['d', 'duration'], value: true, help: 'stop after this many seconds' },
   { names: ['json'], value: false, help: 'print one JSON object at exit' },
   { names: ['q', 'quiet'], value: false, help: 'no summary line' },
@@ -39,7 +40,12 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   const limit = intFlag(a, 'count', 0);
   const snaplen = intFlag(a, 'snaplen', 262144, 1, 262144);
   const filter = filterFromArgs(a, 'dump');
+  const core = a.core !== undefined ? intFlag(a, 'core', 0) : -1; // parsed before anything is opened
   const input = openInput(a.interface, { filter: filter?.expression, bufferKiB: bufferKiBFlag(a) });
+  if (core >= 0) {
+    const { native } = await import('../native/index.js');
+    native.pinThread(core);
+  }
   const log = (m: string) => process.stderr.write(`dump: ${m}\n`);
   let writer: PcapWriter;
   try {

@@ -1,5 +1,7 @@
 // Starting the zc-roles fixtures as worker threads and child processes.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { listClusters } from '../../src/zc/admin.js';
+import { removeRegion } from '../../src/memory/region.js';
 import { Worker } from 'node:worker_threads';
 import type { Cluster } from '../../src/zc/cluster.js';
 
@@ -70,4 +72,15 @@ let nextId = 0;
 /** A cluster id unlikely to collide with a parallel test run or a user's cluster. */
 export function testClusterId(): number {
   return 0x52000000 + ((process.pid & 0xffff) << 8) + (nextId++ & 0xff);
+}
+
+/**
+ * Removes the cluster regions a child process left when the test killed it
+ * (SIGKILL gives the child no chance to close them). Only regions whose owner
+ * is that pid and is dead: never another run's.
+ */
+export function removeRegionsOf(pid: number): void {
+  for (const r of listClusters()) {
+    if (r.ownerPid === pid && !r.ownerAlive) removeRegion(r.path);
+  }
 }
