@@ -69,7 +69,12 @@ export interface InputOptions {
  */
 export const CAPTURE_BUFFER_KIB = 32 * 1024;
 
-/** AF_XDP RX ring (and fill depth) of the capture commands: 8192 frames ride out a GC pause or a 1 MiB write. */
+/**
+ * AF_XDP RX ring (and fill depth) of the capture commands: 8192 frames, 14 ms at 0.57 Mpps, enough
+ * for a GC pause or a 1 MiB write (0.5 ms on tmpfs). A process pinned whole to one CPU (taskset) can
+ * still overflow it in its first tens of ms, while V8 compiles the packet loop on that CPU; pin the
+ * loop alone with -g (see BENCHMARKS.md, live capture).
+ */
 const CAPTURE_RING_FRAMES = 8192;
 
 /**
