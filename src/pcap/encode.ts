@@ -64,27 +64,48 @@ export function epbLength(caplen: number): number {
 }
 
 /**
- * Writes an EPB header for interface 0 at p (the caller copies the packet at
- * p + 28 and calls putEpbTrailer). The 64-bit timestamp sec * unitsPerSec +
- * frac is built from 16-bit pieces so every step is exact in a double.
+ * TICKS = [high, low] 32 bits of the 64-bit timestamp sec * unitsPerSec + frac,
+ * built from 16-bit pieces so every step is exact in a double. A module-level
+ * scratch: the writers call this per packet and must not allocate.
  */
-export function putEpbHeader(v: DataView, p: number, len: number, sec: number, frac: number, unitsPerSec: number,
-  caplen: number, wirelen: number): void {
+const TICKS = new Float64Array(2);
+function splitTicks(sec: number, frac: number, unitsPerSec: number): void {
   const a = (sec & 0xffff) * unitsPerSec + frac;
   const b = (sec >>> 16) * unitsPerSec;
   const x = (b % 65536) * 65536 + a;
-  const lo = x % 4294967296;
-  const hi = Math.floor(b / 65536) + Math.floor(x / 4294967296);
+  TICKS[1] = x % 4294967296;
+  TICKS[0] = Math.floor(b / 65536) + Math.floor(x / 4294967296);
+}
+
+/**
+ * Writes an EPB header for interface 0 at p (the caller copies the packet at
+ * p + 28 and calls putEpbTrailer).
+ */
+export function putEpbHeader(v: DataView, p: number, len: number, sec: number, frac: number, unitsPerSec: number,
+  caplen: number, wirelen: number): void {
+  splitTicks(sec, frac, unitsPerSec);
   v.setUint32(p, BT_EPB, true);
   v.setUint32(p + 4, len, true);
   v.setUint32(p + 8, 0, true);
-  v.setUint32(p + 12, hi, true);
-  v.setUint32(p + 16, lo, true);
+  v.setUint32(p + 12, TICKS[0], true);
+  v.setUint32(p + 16, TICKS[1], true);
   v.setUint32(p + 20, caplen, true);
   v.setUint32(p + 24, wirelen, true);
 }
 
-/** Zero padding after the packet bytes and the trailing block length. */
+/** putEpbHeader as u32 stores at word q, for a little-endian host (what the writer's hot path uses). */
+export function putEpbHeaderWords(u32: Uint32Array, q: number, len: number, sec: number, frac: number, unitsPerSec: number,
+  caplen: number, wirelen: number): void {
+  splitTicks(sec, frac, unitsPerSec);
+  u32[q] = BT_EPB;
+  u32[q + 1] = len;
+  u32[q + 2] = 0;
+  u32[q + 3] = TICKS[0];
+  u32[q + 4] = TICKS[1];
+  u32[q + 5] = caplen;
+  u32[q + 6] = wirelen;
+}
+
 export function putEpbTrailer(v: DataView, p: number, len: number, caplen: number): void {
   for (let q = p + 28 + caplen; q < p + len - 4; q++) v.setUint8(q, 0);
   v.setUint32(p + len - 4, len, true);
