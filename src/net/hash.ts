@@ -9,6 +9,7 @@
 // Fragments: ports only exist in the first fragment, so a fragmented
 // datagram (first fragment included) hashes without ports; all its fragments
 // land with its 2-tuple. Non-IP frames hash on their MAC pair (symmetric too).
+import { hasPorts } from './constants.js';
 import { parsePacket } from './parse.js';
 import type { IpInfo, PacketInfo } from './packet-info.js';
 
@@ -137,11 +138,6 @@ function fastHash6(v: DataView, b: Uint8Array, p: number, end: number, ports: bo
   const l4 = p + 40;
   const w = l4 + 4 <= end && hasPorts(proto) ? v.getUint32(l4, false) : 0;
   return pair(endpointDv(v, p + 8, true, w >>> 16), endpointDv(v, p + 24, true, w & 0xffff), Math.imul(proto, GOLDEN));
-}
-
-/** Protocols whose first 4 bytes are source and destination port. */
-function hasPorts(proto: number): boolean {
-  return proto === 6 || proto === 17 || proto === 132 || proto === 33 || proto === 136;
 }
 
 /** IP 2-tuple, symmetric; non-IP frames: MAC pair. */
