@@ -116,13 +116,14 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
       if (o.filter !== undefined) { jsFilter = compileFor(o.filter, linktype).match; place = 'js'; }
     } else {
       const f = o.filter !== undefined ? compileFor(o.filter, 1) : null;
+      const kib = o.bufferKiB ?? CAPTURE_BUFFER_KIB;
       dev = openDevice(spec, {
-        memory: cluster.memory, source: pool, tx: false, ringSize: CAPTURE_RING_FRAMES, ...ringBlocks(o.bufferKiB ?? CAPTURE_BUFFER_KIB),
+        memory: cluster.memory, source: pool, tx: false, ringSize: CAPTURE_RING_FRAMES, ...ringBlocks(kib),
         ...deviceFilterOptions(spec, f),
       });
       if (f) place = spec.startsWith('zc:') ? 'xdp' : 'socket';
       // AF_PACKET: the ring in full-size (2 KiB) frames; AF_XDP: the RX ring and fill depth (8192 here)
-      if (!spec.startsWith('zc:')) capacity = Math.floor((o.bufferKiB ?? CAPTURE_BUFFER_KIB) / 2);
+      if (!spec.startsWith('zc:')) capacity = Math.floor(kib / 2);
     }
   } catch (e) {
     pool?.detach();
