@@ -266,7 +266,7 @@ async function receiver(device: string): Promise<void> {
     while (performance.now() < until) {
       coalesce.before();
       const n = coalesce.after(dev.recvBurst(burst, 64), true);
-      if (n === 0) { empties++; dev.wait(5); continue; } // idle: sleep in poll() until traffic comes
+      if (n === 0) { empties++; coalesce.idle(); dev.wait(5); continue; } // idle: sleep in poll() until traffic comes
       bursts++;
       received += n;
       pool.free(burst, n);

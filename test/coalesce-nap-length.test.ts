@@ -32,3 +32,27 @@ test('only a short burst while waiting makes the next receive nap', () => {
   c.before(); // one nap per short burst
   assert.equal(naps.length, 1);
 });
+
+test('after idle the first nap is the floor, and each nap at most doubles', () => {
+  const naps: number[] = [];
+  let clock = 0;
+  const c = new Coalescer(8192, (ms) => { naps.push(ms); clock += ms; }, () => clock);
+  clock += 60_000;
+  // A long silence, then traffic: the rate since the last nap says "a trickle"
+  // (8 ms), which at 1.3 Mpps would overflow the ring. The loop slept in poll().
+  c.idle();
+  c.after(1, true);
+  c.before();
+  assert.deepEqual(naps, [MIN_NAP_MS]);
+  // Then a slow but steady rate (a packet per nap, < 1 per ms): the target is the cap, reached by doubling.
+  for (let i = 0; i < 4; i++) {
+    c.after(1, true);
+    c.before();
+  }
+  assert.deepEqual(naps, [MIN_NAP_MS, 2 * MIN_NAP_MS, 4 * MIN_NAP_MS, MAX_NAP_MS, MAX_NAP_MS]);
+  // idle() again: back to the floor
+  c.idle();
+  c.after(1, true);
+  c.before();
+  assert.equal(naps.at(-1), MIN_NAP_MS);
+});

@@ -150,7 +150,10 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
     recv(out, max, waitMs) {
       coalesce.before();
       let n = d.recvBurst(out, max);
-      if (n === 0 && waitMs > 0 && d.wait(waitMs)) n = d.recvBurst(out, max);
+      if (n === 0 && waitMs > 0) {
+        coalesce.idle();
+        if (d.wait(waitMs)) n = d.recvBurst(out, max);
+      }
       return coalesce.after(n, waitMs > 0);
     },
     release: (idx, n) => p.free(idx, n),
@@ -188,7 +191,12 @@ function queueInput(id: number, queue: number, filter?: string): Input {
     description: `queue ${queue} of cluster ${id}`,
     recv(out, max, waitMs) {
       coalesce.before();
-      return coalesce.after(waitMs > 0 ? cons.waitBurst(out, max, waitMs) : cons.recvBurst(out, max), waitMs > 0);
+      let n = cons.recvBurst(out, max);
+      if (n === 0 && waitMs > 0) {
+        coalesce.idle();
+        n = cons.waitBurst(out, max, waitMs);
+      }
+      return coalesce.after(n, waitMs > 0);
     },
     release: (idx, n) => cons.release(idx, n),
     drops: () => cons.counters().dropFull,

@@ -11,6 +11,13 @@
 // cuts that by four. A quarter of the ring leaves room for the rate to
 // quadruple during a nap before anything is dropped; at low rates the nap is
 // the cap, which is also the most latency it adds.
+//
+// The rate is unknown when traffic starts after an idle spell (the loop slept
+// in poll()): the time since the last nap then measures the silence, not the
+// traffic, and an 8 ms nap at 1.3 Mpps overflows an 8192-frame ring. So the
+// first nap after idle() is the floor, and each nap is at most twice the one
+// before: the nap reaches its target in a few steps, each long enough to
+// measure the new rate.
 
 /** A burst shorter than this means the ring was drained: nap before the next receive. */
 export const COALESCE_BELOW = 16;
@@ -27,27 +34,40 @@ export function napFor(perMs: number, capacity: number): number {
 export class Coalescer {
   private short = false;
   private count = 0;
-  private since = performance.now();
-  /** the last nap, in ms (for stats and tests) */
-  lastNapMs = 0;
+  private since: number;
+  /** the last nap, in ms (for stats and tests); MIN_NAP_MS / 2 after idle, so the next nap is the floor */
+  lastNapMs = MIN_NAP_MS / 2;
 
   /**
    * `capacity`: how many packets the input can hold while we sleep (the RX
-   * ring or fill depth, the queue length); `sleep` blocks for a number of ms.
+   * ring or fill depth, the queue length); `sleep` blocks for a number of ms;
+   * `now` reads a ms clock (tests pass one that the sleep advances).
    */
-  constructor(private readonly capacity: number, private readonly sleep: (ms: number) => void) {}
+  constructor(
+    private readonly capacity: number,
+    private readonly sleep: (ms: number) => void,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.since = now();
+  }
 
   /** Call before a receive: naps if the previous burst was short. */
   before(): void {
     if (!this.short) return;
     this.short = false;
-    const now = performance.now();
+    const now = this.now();
     const dt = now - this.since;
-    const ms = napFor(dt > 0 ? this.count / dt : 0, this.capacity);
+    const target = napFor(dt > 0 ? this.count / dt : 0, this.capacity);
+    const ms = target > 2 * this.lastNapMs ? Math.max(MIN_NAP_MS, 2 * this.lastNapMs) : target;
     this.count = 0;
     this.since = now;
     this.lastNapMs = ms;
     this.sleep(ms);
+  }
+
+  /** Call when the loop found the input empty and is about to block waiting for packets. */
+  idle(): void {
+    this.lastNapMs = MIN_NAP_MS / 2;
   }
 
   /** Call with what the receive returned (`waiting`: the caller waits for packets; false disables naps); passes n through. */
