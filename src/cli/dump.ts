@@ -3,7 +3,11 @@
 // Packets go from the cluster buffers into the writer's 1 MiB batch and out
 // with one write(2) per batch; `-w -` writes to standard output.
 import { META_LEN, META_NSEC, META_SEC, META_WIRELEN, META_WORDS, META_OFF } from '../zc/meta.js';
-import { PcapWriter, createPacketRecords } from '../pcap/index.js';
+import { PcapWriter, createPacketRecords, type PacketRecords } from '../pcap/index.js';
+import type { Cluster } from '../zc/cluster.js';
+import type { BufferSource } from '../zc/meta.js';
+import type { FilterFunction } from '../filter/js.js';
+import { syntheticBurst, WARM_UP_BURSTS } from './warm-up.js';
 import { parseArgs, usage, intFlag, numFlag, UsageError, type FlagSpec } from './args.js';
 import { bufferKiBFlag, openInput } from './endpoint.js';
 import { runLoop } from './loop.js';
@@ -41,7 +45,10 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   const snaplen = intFlag(a, 'snaplen', 262144, 1, 262144);
   const filter = filterFromArgs(a, 'dump');
   const core = a.core !== undefined ? intFlag(a, 'core', 0) : -1; // parsed before anything is opened
-  const input = openInput(a.interface, { filter: filter?.expression, bufferKiB: bufferKiBFlag(a) });
+  const format = { format: a.pcapng ? 'pcapng' as const : 'pcap' as const, nanosecond: !a.micro, snaplen };
+  const input = openInput(a.interface, {
+    filter: filter?.expression, bufferKiB: bufferKiBFlag(a), beforeOpen: (c, pool) => warmUp(c, pool, format),
+  });
   if (core >= 0) {
     const { native } = await import('../native/index.js');
     native.pinThread(core);
@@ -50,10 +57,8 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   let writer: PcapWriter;
   try {
     writer = PcapWriter.open(toStdout ? 1 : a.write, {
-      format: a.pcapng ? 'pcapng' : 'pcap',
-      nanosecond: !a.micro,
+      ...format,
       linkType: input.linktype,
-      snaplen,
       maxFileBytes: a['file-size'] !== undefined ? numFlag(a, 'file-size', 0) * 1_000_000 : undefined,
       rotateSeconds: a['rotate-seconds'] !== undefined ? intFlag(a, 'rotate-seconds', 0, 1) : undefined,
       maxFiles: a['file-count'] !== undefined ? intFlag(a, 'file-count', 0, 1) : undefined,
@@ -65,15 +70,9 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   }
   const unReload = filter?.file ? reloadOnSigusr1(filter.file, input.linktype, (f) => input.setFilter(f), log) : () => {};
   if (!a.quiet) log(`capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''} to ${toStdout ? 'standard output' : a.write}`);
-  const c = input.cluster;
-  const meta = c.memory.meta;
-  const bytes = c.memory.bytes;
+  const ctx = burstContext(input.cluster);
   const burst = new Uint32Array(64);
-  const rec = createPacketRecords(64);
-  const base = c.layout.bufferOffset;
-  const size = c.layout.bufferSize;
   let captured = 0;
-  let wireBytes = 0;
   let ended: string | null = null;
   let failure: unknown = null;
   let idle = true;
@@ -94,7 +93,7 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   };
   const result = await runLoop({
     durationS: numFlag(a, 'duration', 0),
-    totals: () => ({ packets: captured, bytes: wireBytes, drops: input.drops() }),
+    totals: () => ({ packets: captured, bytes: ctx.wireBytes, drops: input.drops() }),
     slice(budgetMs) {
       const end = performance.now() + budgetMs;
       do {
@@ -112,26 +111,9 @@ export async function dumpCommand(argv: string[]): Promise<number> {
           continue;
         }
         idle = false;
-        const js = input.jsFilter;
-        let k = 0;
-        for (let i = 0; i < n; i++) {
-          const b = burst[i];
-          const m = b * META_WORDS;
-          const len = meta[m + META_LEN];
-          const off = base + b * size + meta[m + META_OFF];
-          const wire = meta[m + META_WIRELEN] || len;
-          if (js !== null && js(bytes, off, len, wire) === 0) continue;
-          rec.offset[k] = off;
-          rec.caplen[k] = len;
-          rec.wirelen[k] = wire;
-          rec.sec[k] = meta[m + META_SEC];
-          rec.nsec[k] = meta[m + META_NSEC];
-          k++;
-          wireBytes += wire;
-        }
         let w = 0;
         try {
-          w = writer.writeBurst(bytes, rec, k);
+          w = writeBuffers(writer, ctx, burst, n, input.jsFilter);
         } catch (e) {
           input.release(burst, n);
           failure = outputError(e);
@@ -157,10 +139,72 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   const files = writer.stats.files;
   if (a.json) {
     // The JSON goes to standard output unless the capture itself does.
-    (toStdout ? process.stderr : process.stdout).write(JSON.stringify({ packets: captured, bytes: wireBytes, drops, kernel_drops: kernel, queue_drops: input.device ? 0 : drops, duration_s: result.duration_s, pps: result.pps, files }) + '\n');
+    (toStdout ? process.stderr : process.stdout).write(JSON.stringify({ packets: captured, bytes: ctx.wireBytes, drops, kernel_drops: kernel, queue_drops: input.device ? 0 : drops, duration_s: result.duration_s, pps: result.pps, files }) + '\n');
   } else if (!a.quiet) {
     log(`${thousands(captured)} packets captured, ${thousands(kernel)} dropped by the kernel, ${thousands(input.device ? 0 : drops)} dropped by the queue, ${files} file${files === 1 ? '' : 's'}`);
   }
   if (failure) throw failure;
   return ended && !/shut down by its owner/.test(ended) ? 1 : 0;
+}
+
+/** A burst's view of the cluster, the records handed to the writer, and the wire bytes so far. */
+interface BurstContext {
+  readonly meta: Uint32Array;
+  readonly bytes: Uint8Array;
+  readonly base: number;
+  readonly size: number;
+  readonly rec: PacketRecords;
+  wireBytes: number;
+}
+
+function burstContext(c: Cluster): BurstContext {
+  return { meta: c.memory.meta, bytes: c.memory.bytes, base: c.layout.bufferOffset, size: c.layout.bufferSize, rec: createPacketRecords(64), wireBytes: 0 };
+}
+
+/**
+ * Buffers burst[0..n) become writer records (skipping those `js` rejects) and
+ * go to the writer; returns how many it took. One function for the capture
+ * loop and its warm-up, so the warm-up trains the code the loop runs.
+ */
+function writeBuffers(writer: PcapWriter, ctx: BurstContext, burst: Uint32Array, n: number, js: FilterFunction | null): number {
+  const { meta, bytes, base, size, rec } = ctx;
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const b = burst[i];
+    const m = b * META_WORDS;
+    const len = meta[m + META_LEN];
+    const off = base + b * size + meta[m + META_OFF];
+    const wire = meta[m + META_WIRELEN] || len;
+    if (js !== null && js(bytes, off, len, wire) === 0) continue;
+    rec.offset[k] = off;
+    rec.caplen[k] = len;
+    rec.wirelen[k] = wire;
+    rec.sec[k] = meta[m + META_SEC];
+    rec.nsec[k] = meta[m + META_NSEC];
+    k++;
+    ctx.wireBytes += wire;
+  }
+  return writer.writeBurst(bytes, rec, k);
+}
+
+/**
+ * Before the device opens: WARM_UP_BURSTS bursts of synthetic frames from the
+ * command's own pool through writeBuffers into a writer of the same format on
+ * /dev/null (cli/warm-up.ts says why).
+ */
+function warmUp(c: Cluster, pool: BufferSource, format: { format: 'pcap' | 'pcapng'; nanosecond: boolean; snaplen: number }): void {
+  const scratch = PcapWriter.open('/dev/null', format);
+  const ctx = burstContext(c);
+  const burst = new Uint32Array(64);
+  let n = syntheticBurst(c, pool, burst);
+  try {
+    for (let i = 0; i < WARM_UP_BURSTS; i++) {
+      writeBuffers(scratch, ctx, burst, n, null);
+      pool.free(burst, n); // the same buffers come back: the pool is a stack
+      n = pool.alloc(burst, n);
+    }
+  } finally {
+    pool.free(burst, n);
+    scratch.close();
+  }
 }

@@ -59,6 +59,12 @@ export interface InputOptions {
   filter?: string;
   /** tcpdump -B: the kernel capture buffer of a standard (AF_PACKET) device, in KiB (default CAPTURE_BUFFER_KIB) */
   bufferKiB?: number;
+  /**
+   * Runs once the cluster and its pool exist and before a network device
+   * opens (not for files or queues): the capture commands warm their packet
+   * path here (cli/warm-up.ts), when no frame can be lost yet.
+   */
+  beforeOpen?: (cluster: Cluster, pool: BufferPool) => void;
 }
 
 /**
@@ -70,10 +76,10 @@ export interface InputOptions {
 export const CAPTURE_BUFFER_KIB = 32 * 1024;
 
 /**
- * AF_XDP RX ring (and fill depth) of the capture commands: 8192 frames, 14 ms at 0.57 Mpps, enough
- * for a GC pause or a 1 MiB write (0.5 ms on tmpfs). A process pinned whole to one CPU (taskset) can
- * still overflow it in its first tens of ms, while V8 compiles the packet loop on that CPU; pin the
- * loop alone with -g (see BENCHMARKS.md, live capture).
+ * AF_XDP RX ring (and fill depth) of the capture commands: 8192 frames, 6 ms at 1.3 Mpps, enough
+ * for a GC pause or a 1 MiB write (0.5 ms on tmpfs). Not enough for the first ~100 ms of a fresh
+ * process, whose packet loop V8 has not compiled yet: the commands warm it up before the device
+ * opens (beforeOpen, cli/warm-up.ts).
  */
 const CAPTURE_RING_FRAMES = 8192;
 
@@ -117,6 +123,7 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
     } else {
       const f = o.filter !== undefined ? compileFor(o.filter, 1) : null;
       const kib = o.bufferKiB ?? CAPTURE_BUFFER_KIB;
+      o.beforeOpen?.(cluster, pool);
       dev = openDevice(spec, {
         memory: cluster.memory, source: pool, tx: false, ringSize: CAPTURE_RING_FRAMES, ...ringBlocks(kib),
         ...deviceFilterOptions(spec, f),
