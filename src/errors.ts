@@ -117,6 +117,14 @@ export class DeviceBusyError extends RingzeroError {
 export class ZeroCopyUnsupportedError extends RingzeroError {
   constructor(message: string, cause?: unknown) { super('ERR_RINGZERO_ZEROCOPY_UNSUPPORTED', message, { cause }); }
 }
+/**
+ * The interface went away while the device was open: deleted, moved to
+ * another network namespace, or its driver unloaded. Packets received before
+ * were delivered; the device can only be closed.
+ */
+export class InterfaceGoneError extends RingzeroError {
+  constructor(message: string) { super('ERR_RINGZERO_INTERFACE_GONE', message); }
+}
 /** The device was used after close(). */
 export class DeviceClosedError extends RingzeroError {
   constructor(message: string) { super('ERR_RINGZERO_DEVICE_CLOSED', message); }

@@ -126,6 +126,9 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
       return out;
     });
   }
+  // A worker that ends on its own (an input interface deleted, an error) ends the run too.
+  let workerEnded = false;
+  handle.done.then(() => { workerEnded = true; }, () => { workerEnded = true; });
   let result: LoopResult;
   try {
     result = await runLoop({
@@ -133,7 +136,7 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
       totals,
       sliceMs: 50,
       // The worker thread does the work; this thread only sleeps between lines.
-      slice: (ms) => { sleepSync(ms); return handle.stats().state !== 'stopped'; },
+      slice: (ms) => { sleepSync(ms); return !workerEnded && handle.stats().state !== 'stopped'; },
       report: quiet ? undefined : (now, last, s) => {
         console.log(absoluteLine(now.packets, now.drops, now.bytes));
         console.log(actualLine(now.packets - last.packets, now.drops - last.drops, now.bytes - last.bytes, s));
@@ -148,7 +151,14 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
   } finally {
     // fall through to the final stats in every case
   }
-  const final = await handle.stop();
+  let final: WorkerStats;
+  try {
+    final = await handle.stop();
+  } catch (e) {
+    c.close(); // consumers see ERR_RINGZERO_CLUSTER_CLOSED; the worker's error is the command's
+    await unplug();
+    throw e;
+  }
   const perQ = Array.from({ length: queues }, (_, q) => c.queueCounters(q));
   const out = {
     packets: final.received,

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { native } from '../native/index.js';
 import {
-  DeviceBusyError, InterfaceNotFoundError, PermissionDeniedError, QueueOutOfRangeError, errnoOf,
+  DeviceBusyError, InterfaceGoneError, InterfaceNotFoundError, PermissionDeniedError, QueueOutOfRangeError, errnoOf,
 } from '../errors.js';
 
 export function listInterfaces(): string[] {
@@ -34,6 +34,41 @@ function readSys(ifname: string, file: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * What became of the interface a device opened as (`ifname`, `ifindex`):
+ * 'gone' when the name no longer leads to that index (deleted, renamed, moved
+ * to another namespace; a new interface of the same name has a new index),
+ * 'down' when it is administratively down (IFF_UP clear), else 'up'.
+ */
+export function linkState(ifname: string, ifindex: number): 'up' | 'down' | 'gone' {
+  if (native.ifNameToIndex(ifname) !== ifindex) return 'gone';
+  const flags = Number.parseInt(readSys(ifname, 'flags') ?? '0x1', 16);
+  return flags & 1 ? 'up' : 'down';
+}
+
+/** InterfaceGoneError for device `name` on `ifname`, saying how much had arrived. */
+export function interfaceGone(name: string, ifname: string, received: number): InterfaceGoneError {
+  return new InterfaceGoneError(
+    `${name}: interface '${ifname}' disappeared while open (deleted, moved to another network namespace, or its ` +
+    `driver unloaded); the ${received} packets received before were delivered. The device can only be closed now; ` +
+    'open it again once the interface is back (ip link show).',
+  );
+}
+
+const SOL_SOCKET = 1;
+const SO_ERROR = 4;
+
+/** Reads and clears a socket's pending error (SO_ERROR): 0 or an errno number (ENETDOWN = 100). */
+export function takeSocketError(fd: number): number {
+  const v = new Int32Array(1);
+  try {
+    native.getsockopt(fd, SOL_SOCKET, SO_ERROR, v);
+  } catch {
+    return 0;
+  }
+  return v[0];
 }
 
 export function mtuOf(ifname: string): number {

@@ -30,6 +30,8 @@ export interface DeviceStats {
   rxNoBuffer: number;
   /** frames longer than a cluster buffer, truncated (META_WIRELEN keeps the original length) */
   rxTruncated: number;
+  /** times wait() found the interface administratively down (capture resumes when it is up again) */
+  linkDowns: number;
   /** kernel-specific counters, by their kernel names (xdp_statistics, tpacket_stats_v3) */
   kernel: Record<string, number>;
 }
@@ -57,7 +59,11 @@ export interface Device {
    * buffer source. Sent buffers go back to the source when the kernel is done.
    */
   sendBurst(indices: Uint32Array, n: number): number;
-  /** Blocks the thread until packets may be readable or timeoutMs passes; true when ready. */
+  /**
+   * Blocks the thread until packets may be readable or timeoutMs passes; true
+   * when ready. A link that is down is waited out (stats().linkDowns counts
+   * it); an interface that went away throws InterfaceGoneError.
+   */
   wait(timeoutMs: number): boolean;
   /** Kicks pending TX and reclaims completed TX buffers; returns how many are still in flight. */
   flush(): number;
@@ -84,6 +90,6 @@ export interface DeviceOptions {
 export function emptyStats(): DeviceStats {
   return {
     received: 0, receivedBytes: 0, sent: 0, sentBytes: 0, kernelDrops: 0, txRingFull: 0, txInvalid: 0,
-    txCompleted: 0, rxNoBuffer: 0, rxTruncated: 0, kernel: {},
+    txCompleted: 0, rxNoBuffer: 0, rxTruncated: 0, linkDowns: 0, kernel: {},
   };
 }

@@ -33,6 +33,8 @@ export interface Input {
   kernelDrops(): number;
   /** replaces a device input's kernel filter (XDP subprogram or classic BPF, by device kind) */
   setKernelFilter?(socketProgram: Uint8Array, xdpFunction: Uint8Array): void;
+  /** a device input whose interface went away throws InterfaceGoneError (a system call: call when idle) */
+  checkAlive?(): void;
   close(): void;
 }
 
@@ -90,6 +92,8 @@ class PoolInput implements Input {
     private readonly port: number, private readonly meta: Uint32Array) {}
   get exhausted(): boolean { return this.left === 0; }
   kernelDrops(): number { return this.dev ? this.dev.stats().kernelDrops : 0; }
+  // A zero wait: clears a pending socket error and looks whether the interface is still there (devices/types.ts).
+  checkAlive(): void { this.dev?.wait(0); }
   setKernelFilter(socketProgram: Uint8Array, xdpFunction: Uint8Array): void {
     const d = this.dev as (Device & { setXdpFilter?: (f: Uint8Array) => void; setSocketFilter?: (a: (fd: number) => void) => void }) | null;
     if (d?.setXdpFilter) d.setXdpFilter(xdpFunction);

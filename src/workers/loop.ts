@@ -39,6 +39,7 @@ export class Idler {
     if (now - this.lastStats < KERNEL_STATS_MS) return;
     this.lastStats = now;
     refreshKernelDrops(this.env, this.ep);
+    for (const i of this.ep.inputs) i.checkAlive?.(); // an input whose interface was deleted ends the worker with the error
     const f = this.env.filters?.take();
     if (f) for (const i of this.ep.inputs) i.setKernelFilter?.(f.socketProgram, f.xdpFunction);
   }

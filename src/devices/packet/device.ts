@@ -12,7 +12,8 @@ import {
 } from '../../zc/meta.js';
 import { copyBytes, mappingOf, type Mapping } from '../../memory/copy.js';
 import { FreeBatch } from '../free-batch.js';
-import { ifindexOf, mtuOf } from '../iface.js';
+import { ifindexOf, interfaceGone, linkState, mtuOf, takeSocketError } from '../iface.js';
+import { sleepSync } from '../../sleep.js';
 import { emptyStats, type Device, type DeviceOptions, type DeviceStats } from '../types.js';
 import { RxRing, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID } from './rx-ring.js';
 import {
@@ -23,6 +24,8 @@ import { TP_STATUS_AVAILABLE, TP_STATUS_SEND_REQUEST, TX_DATA_MIN, TxRing } from
 const MSG_DONTWAIT = 0x40;
 const EMPTY32 = new Uint32Array(0);
 const POLLIN = 0x1;
+/** POLLERR | POLLHUP | POLLNVAL */
+const POLL_FAULT = 0x8 | 0x10 | 0x20;
 
 export interface PacketDeviceOptions extends DeviceOptions {
   /** RX ring block size in bytes (power of two, multiple of the page size; default 1 MiB) */
@@ -233,7 +236,27 @@ export class PacketDevice implements Device {
     if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
     if (!this.rx) return false;
     if (this.rx.ready()) return true;
-    return native.poll(this.rxFd, POLLIN, timeoutMs) !== 0;
+    const t0 = performance.now();
+    const revents = native.poll(this.rxFd, POLLIN, timeoutMs);
+    if ((revents & POLL_FAULT) === 0) return revents !== 0;
+    return this.afterFault(timeoutMs - (performance.now() - t0));
+  }
+
+  /**
+   * poll() said POLLERR: the kernel sets ENETDOWN on the socket when the
+   * interface goes down or is unregistered (net/packet/af_packet.c,
+   * packet_notifier). Reading SO_ERROR clears it, else poll() returns at once
+   * forever and the receive loop spins. Down: the kernel re-hooks the socket
+   * when the link comes back up, so wait out the rest of the timeout. Gone:
+   * nothing will ever arrive.
+   */
+  private afterFault(leftMs: number): boolean {
+    takeSocketError(this.rxFd);
+    const state = linkState(this.ifname, this.ifindex);
+    if (state === 'gone') throw interfaceGone(this.name, this.ifname, this.counters.received);
+    if (state === 'down') this.counters.linkDowns++;
+    if (leftMs > 0) sleepSync(Math.min(leftMs, 1000));
+    return this.rx!.ready();
   }
 
   stats(): DeviceStats {

@@ -15,7 +15,7 @@ import {
 } from '../../zc/meta.js';
 import { nowSecNsec } from '../clock.js';
 import { FreeBatch } from '../free-batch.js';
-import { checkQueue, ifindexOf, rxQueueCount } from '../iface.js';
+import { checkQueue, ifindexOf, interfaceGone, linkState, rxQueueCount } from '../iface.js';
 import { emptyStats, type Device, type DeviceMode, type DeviceOptions, type DeviceStats } from '../types.js';
 import { acquireXdp, releaseXdp, replaceXdpFilter, type XdpAttachMode, type XdpAttachment } from './attach.js';
 import { xskMapDelete, xskMapSet } from './bpf.js';
@@ -97,6 +97,8 @@ export class XdpDevice implements Device {
   private lastKernel: Record<string, number> = {};
   private rr = 0;
   private txRr = 0;
+  private linkCheckedAt = performance.now();
+  private linkWasDown = false;
 
   constructor(name: string, ifname: string, o: XdpDeviceOptions) {
     const m: BufferMemory = o.memory;
@@ -328,7 +330,26 @@ export class XdpDevice implements Device {
   wait(timeoutMs: number): boolean {
     if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
     for (const s of this.rxSocks) if (s.rx!.loadProducer() !== s.rx!.local) return true;
-    return native.pollFds(this.fds, POLLIN, timeoutMs) > 0;
+    if (native.pollFds(this.fds, POLLIN, timeoutMs) > 0) return true;
+    this.checkLink();
+    return false;
+  }
+
+  /**
+   * An AF_XDP socket whose interface is unregistered is unbound without a
+   * word to poll() (net/xdp/xsk.c, xsk_notifier: sk_err is set, xsk_poll
+   * reports nothing): so an idle wait looks, at most once a second, whether
+   * the interface is still there. A link that is down keeps the socket bound
+   * and the program attached: frames flow again when it is up.
+   */
+  private checkLink(): void {
+    const now = performance.now();
+    if (now - this.linkCheckedAt < 1000) return;
+    this.linkCheckedAt = now;
+    const state = linkState(this.ifname, this.ifindex);
+    if (state === 'gone') throw interfaceGone(this.name, this.ifname, this.counters.received);
+    if (state === 'down' && !this.linkWasDown) this.counters.linkDowns++;
+    this.linkWasDown = state === 'down';
   }
 
   stats(): DeviceStats {

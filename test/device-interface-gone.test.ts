@@ -1,0 +1,135 @@
+// A device outlives trouble with its interface cleanly, on both kinds:
+// - deleted: wait() throws ERR_RINGZERO_INTERFACE_GONE within about a second
+//   (no silent hang, no busy loop) and close() still returns every buffer;
+// - down, then up again: wait() sleeps instead of spinning on the socket
+//   error, stats().linkDowns counts it, and frames flow again once it is up;
+// - the capture commands exit 1 naming the error, and dump's file keeps every
+//   frame captured before.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster } from '../src/zc/index.js';
+import { openDevice, type Device } from '../src/devices/index.js';
+import { firstOf, needNetns } from './helpers/env.js';
+import { withVethPair } from './helpers/netns.js';
+import { drainDevice, peerSend } from './helpers/raw-peer.js';
+import { start, until, type Started } from './helpers/cli.js';
+import { readAll } from './helpers/pcap-gen.js';
+import { testClusterId } from './helpers/zc-procs.js';
+
+const skip = firstOf(needNetns());
+const BUFFERS = 4096;
+
+/** Calls wait(20) until it throws or `ms` pass; returns the error (or null) and the CPU ms spent. */
+function waitFor(dev: Device, ms: number): { error: (Error & { code?: string }) | null; cpuMs: number; waits: number } {
+  const c0 = process.cpuUsage();
+  const end = Date.now() + ms;
+  let waits = 0;
+  let error: (Error & { code?: string }) | null = null;
+  while (Date.now() < end) {
+    try {
+      dev.wait(20);
+      waits++;
+    } catch (e) {
+      error = e as Error & { code?: string };
+      break;
+    }
+  }
+  const c = process.cpuUsage(c0);
+  return { error, cpuMs: (c.user + c.system) / 1000, waits };
+}
+
+/** Runs `act` once `started` printed `ready` on stderr, then waits for its exit (SIGKILL after 15 s). */
+async function exitAfter(started: Started, ready: string, act: () => Promise<void> | void): Promise<{ code: number | null; signal: string | null; err: string }> {
+  const killer = setTimeout(() => started.p.kill('SIGKILL'), 15_000);
+  try {
+    await until(() => started.err().includes(ready), `'${ready}'`);
+    await act();
+    return await started.done;
+  } finally {
+    clearTimeout(killer);
+    started.p.kill('SIGKILL'); // no-op once it has exited
+  }
+}
+
+for (const kind of ['zc', 'standard'] as const) {
+  test(`${kind} device: deleting the interface makes wait() throw ERR_RINGZERO_INTERFACE_GONE, and close() returns every buffer`, { skip }, async () => {
+    await withVethPair(async (pair) => {
+      const cluster = Cluster.create({ id: testClusterId(), buffers: BUFFERS, hugepages: 'never' });
+      const pool = cluster.pool();
+      try {
+        const dev = openDevice(kind === 'zc' ? `zc:${pair.host}` : pair.host, { memory: cluster.memory, source: pool });
+        peerSend(pair, ['--count', '5', '--size', '64']);
+        assert.equal(drainDevice(dev, cluster.memory, pool, 5).length, 5);
+        execFileSync('ip', ['link', 'del', pair.host]);
+        const r = waitFor(dev, 5000);
+        assert.equal(r.error?.code, 'ERR_RINGZERO_INTERFACE_GONE', `wait() after the deletion: ${r.error?.message ?? 'no error in 5 s'}`);
+        assert.match(r.error!.message, new RegExp(`'${pair.host}' disappeared.*the 5 packets received before`));
+        assert.ok(r.cpuMs < 600, `waiting for the verdict took ${r.cpuMs.toFixed(0)} ms of CPU: it must sleep, not spin`);
+        dev.close();
+        assert.equal(pool.available, BUFFERS, 'every buffer back after close');
+      } finally {
+        cluster.close();
+      }
+    });
+  });
+
+  test(`${kind} device: a link that goes down and up again is waited out without spinning, counted, and receives again`, { skip }, async () => {
+    await withVethPair(async (pair) => {
+      const cluster = Cluster.create({ id: testClusterId(), buffers: BUFFERS, hugepages: 'never' });
+      const pool = cluster.pool();
+      try {
+        const dev = openDevice(kind === 'zc' ? `zc:${pair.host}` : pair.host, { memory: cluster.memory, source: pool });
+        try {
+          execFileSync('ip', ['link', 'set', pair.host, 'down']);
+          const r = waitFor(dev, 1500);
+          assert.equal(r.error, null, 'a link that is down is not an error');
+          assert.ok(r.cpuMs < 600, `1.5 s of wait(20) on a down link took ${r.cpuMs.toFixed(0)} ms of CPU (${r.waits} calls): it spins`);
+          assert.ok(dev.stats().linkDowns >= 1, `linkDowns = ${dev.stats().linkDowns}`);
+          execFileSync('ip', ['link', 'set', pair.host, 'up']);
+          peerSend(pair, ['--count', '5', '--size', '64']);
+          assert.equal(drainDevice(dev, cluster.memory, pool, 5).length, 5, 'frames sent after the link came back up arrive');
+        } finally {
+          dev.close();
+        }
+      } finally {
+        cluster.close();
+      }
+    });
+  });
+
+  test(`dump -i ${kind === 'zc' ? 'zc:' : ''}IFACE exits 1 with ERR_RINGZERO_INTERFACE_GONE when the interface is deleted, and its file keeps what was captured`, { skip }, async () => {
+    await withVethPair(async (pair) => {
+      const dir = mkdtempSync(join(tmpdir(), 'rz-gone-'));
+      const file = join(dir, 'c.pcap');
+      try {
+        const d = start(['dump', '-i', kind === 'zc' ? `zc:${pair.host}` : pair.host, '-w', file]);
+        const r = await exitAfter(d, 'capturing', async () => {
+          peerSend(pair, ['--count', '20', '--size', '100']);
+          await new Promise((res) => setTimeout(res, 300));
+          execFileSync('ip', ['link', 'del', pair.host]);
+        });
+        assert.equal(r.code, 1, `dump exit ${r.code} ${r.signal ?? ''}:\n${r.err}`);
+        assert.match(r.err, /ERR_RINGZERO_INTERFACE_GONE/);
+        assert.match(r.err, /20 packets captured/);
+        assert.equal(readAll(file, { onTruncated: 'end' }).caplen.length, 20, 'the file holds the 20 frames captured before');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+test('balance exits 1 with ERR_RINGZERO_INTERFACE_GONE when its input interface is deleted, and removes its cluster', { skip }, async () => {
+  await withVethPair(async (pair) => {
+    const id = testClusterId();
+    const b = start(['balance', '-i', `zc:${pair.host}`, '-n', '2', '-c', String(id)]);
+    const r = await exitAfter(b, 'Run the consumers', () => { execFileSync('ip', ['link', 'del', pair.host]); });
+    assert.equal(r.code, 1, `balance exit ${r.code} ${r.signal ?? ''}:\n${r.err}`);
+    assert.match(r.err, /ERR_RINGZERO_INTERFACE_GONE/);
+    assert.equal(existsSync(`/dev/shm/ringzero-cluster-${id}`), false, 'the cluster region is removed');
+  });
+});
