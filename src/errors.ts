@@ -125,6 +125,10 @@ export class ZeroCopyUnsupportedError extends RingzeroError {
 export class InterfaceGoneError extends RingzeroError {
   constructor(message: string) { super('ERR_RINGZERO_INTERFACE_GONE', message); }
 }
+/** The interface is administratively down: frames cannot be sent (`ip link set IFACE up`). */
+export class LinkDownError extends RingzeroError {
+  constructor(message: string) { super('ERR_RINGZERO_LINK_DOWN', message); }
+}
 /** The device was used after close(). */
 export class DeviceClosedError extends RingzeroError {
   constructor(message: string) { super('ERR_RINGZERO_DEVICE_CLOSED', message); }

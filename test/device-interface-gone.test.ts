@@ -15,9 +15,10 @@ import { Cluster } from '../src/zc/index.js';
 import { openDevice, type Device } from '../src/devices/index.js';
 import { firstOf, needNetns } from './helpers/env.js';
 import { withVethPair } from './helpers/netns.js';
-import { drainDevice, peerSend } from './helpers/raw-peer.js';
+import { drainDevice, peerSend, startPeerCapture, writeFrame } from './helpers/raw-peer.js';
 import { start, until, type Started } from './helpers/cli.js';
 import { readAll } from './helpers/pcap-gen.js';
+import { testFrame } from './helpers/raw-frames.js';
 import { testClusterId } from './helpers/zc-procs.js';
 
 const skip = firstOf(needNetns());
@@ -133,3 +134,55 @@ test('balance exits 1 with ERR_RINGZERO_INTERFACE_GONE when its input interface 
     assert.equal(existsSync(`/dev/shm/ringzero-cluster-${id}`), false, 'the cluster region is removed');
   });
 });
+
+for (const kind of ['zc', 'standard'] as const) {
+  test(`${kind} device: frames sent while the link is down stay queued (flush() says how many, linkDowns counts it) and go out once it is up`, { skip }, async () => {
+    await withVethPair(async (pair) => {
+      const cluster = Cluster.create({ id: testClusterId(), buffers: BUFFERS, hugepages: 'never' });
+      const pool = cluster.pool();
+      try {
+        const dev = openDevice(kind === 'zc' ? `zc:${pair.host}` : pair.host, { memory: cluster.memory, source: pool, rx: false });
+        try {
+          execFileSync('ip', ['link', 'set', pair.host, 'down']);
+          const burst = new Uint32Array(10);
+          assert.equal(pool.alloc(burst, 10), 10);
+          for (let i = 0; i < 10; i++) writeFrame(cluster.memory, burst[i], testFrame(i, 60), cluster.memory.headroom);
+          assert.equal(dev.sendBurst(burst, 10), 10, 'queued in the TX ring');
+          assert.equal(dev.flush(), 10, 'nothing can leave while the link is down');
+          assert.equal(dev.stats().linkDowns, 1, 'one outage, however many kicks');
+          execFileSync('ip', ['link', 'set', pair.host, 'up']);
+          const received = await startPeerCapture(pair, 10);
+          const end = Date.now() + 5000;
+          while (dev.flush() > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+          assert.equal(dev.flush(), 0, 'the queue drained once the link was up');
+          assert.deepEqual(await received(), Array.from({ length: 10 }, (_, i) => Buffer.from(testFrame(i, 60)).toString('hex')));
+        } finally {
+          dev.close();
+        }
+        assert.equal(pool.available, BUFFERS);
+      } finally {
+        cluster.close();
+      }
+    });
+  });
+
+  test(`send -i ${kind === 'zc' ? 'zc:' : ''}IFACE: a down link fails at once with ERR_RINGZERO_LINK_DOWN; a deleted one ends the run with ERR_RINGZERO_INTERFACE_GONE and no region left`, { skip }, async () => {
+    await withVethPair(async (pair) => {
+      const dev = kind === 'zc' ? `zc:${pair.host}` : pair.host;
+      execFileSync('ip', ['link', 'set', pair.host, 'down']);
+      const early = await start(['send', '-i', dev, '-n', '100']).done;
+      assert.equal(early.code, 1, early.err);
+      assert.match(early.err, /is down, nothing could be sent.*ERR_RINGZERO_LINK_DOWN/);
+      execFileSync('ip', ['link', 'set', pair.host, 'up']);
+      const id = testClusterId();
+      const s = start(['send', '-i', dev, '-c', String(id), '-d', '30']);
+      const r = await exitAfter(s, 'Sending', async () => {
+        await new Promise((res) => setTimeout(res, 500));
+        execFileSync('ip', ['link', 'del', pair.host]);
+      });
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, /ERR_RINGZERO_INTERFACE_GONE/);
+      assert.equal(existsSync(`/dev/shm/ringzero-cluster-${id}`), false, 'the cluster region is removed');
+    });
+  });
+}

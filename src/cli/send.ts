@@ -3,12 +3,13 @@
 import { META_LEN, META_OFF, META_WORDS } from '../zc/meta.js';
 import { openTx } from './tx-endpoint.js';
 import { parseArgs, usage, intFlag, numFlag, UsageError, type FlagSpec } from './args.js';
-import { runLoop } from './loop.js';
+import { runLoop, type LoopResult } from './loop.js';
 import { absoluteLine, actualLine, thousands } from './format.js';
 import { buildFrames } from './frames.js';
 import { serveMetrics } from './metrics.js';
 import { collectGarbageNow } from '../heap.js';
 import { Replayer, warmUpSpin } from './replay.js';
+import { LinkDownError } from '../errors.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['i', 'interface'], value: true, help: 'device to send on (zc:IFACE[@Q] AF_XDP, IFACE AF_PACKET), or zc:CLUSTER@QUEUE: a queue of a running `ringzero cluster`' },
@@ -46,6 +47,10 @@ export async function sendCommand(argv: string[]): Promise<number> {
   if (replayPath === '-' && intFlag(a, 'loop', 1) !== 1) throw new UsageError('send: standard input can be played once only (--loop 1); write it to a file to loop it');
   const frames = buildFrames({ length, sources });
   const dev = openTx(a.interface, a.cluster === undefined ? undefined : intFlag(a, 'cluster', 0));
+  if (dev.linkState() === 'down') {
+    dev.close();
+    throw new LinkDownError(`send: ${dev.name} is down, nothing could be sent; bring it up first (ip link set ${a.interface.replace(/^zc:/, '').replace(/@\d+$/, '')} up)`);
+  }
   const pool = dev.pool;
   const mem = dev.memory;
   const { native } = await import('../native/index.js');
@@ -77,47 +82,62 @@ export async function sendCommand(argv: string[]): Promise<number> {
   // A timed replay starts with its spin loop compiled and an empty young generation: no compilation
   // and no collection of start-up garbage pauses its first gaps.
   if (replay && speed > 0) { warmUpSpin(); collectGarbageNow(); }
-  const result = await runLoop({
-    durationS: numFlag(a, 'duration', 0),
-    totals,
-    report: quiet ? undefined : (now, last, s) => {
-      console.log(absoluteLine(now.packets, now.drops, now.bytes));
-      console.log(actualLine(now.packets - last.packets, now.drops - last.drops, now.bytes - last.bytes, s));
-    },
-    slice(budgetMs) {
-      if (replay) return replay.slice(budgetMs);
-      const end = performance.now() + budgetMs;
-      do {
-        let want = 64;
-        if (limit > 0) want = Math.min(want, limit - sent);
-        if (pps > 0) {
-          const allowed = Math.floor(((performance.now() - t0) / 1000) * pps) - sent;
-          if (allowed <= 0) { d.flush(); continue; }
-          want = Math.min(want, allowed);
-        }
-        if (want <= 0) break;
-        const k = pool.alloc(burst, want);
-        if (k === 0) { d.flush(); continue; }
-        for (let i = 0; i < k; i++) {
-          const b = burst[i];
-          const m = b * META_WORDS;
-          const dst = mem.bufferOffset + b * mem.bufferSize + meta[m + META_OFF];
-          const f = next++ % frames.count;
-          bytes.set(frames.bytes.subarray(f * length, (f + 1) * length), dst);
-          meta[m + META_LEN] = length;
-        }
-        sent += d.sendBurst(burst, k);
-      } while (performance.now() < end);
-      return limit === 0 || sent < limit;
-    },
-  });
-  // Let the kernel finish what is queued before closing.
-  const until = performance.now() + 2000;
-  while (d.flush() > 0 && performance.now() < until) { /* drain TX */ }
+  let result: LoopResult;
+  let unsent = 0;
+  try {
+    result = await runLoop({
+      durationS: numFlag(a, 'duration', 0),
+      totals,
+      report: quiet ? undefined : (now, last, s) => {
+        console.log(absoluteLine(now.packets, now.drops, now.bytes));
+        console.log(actualLine(now.packets - last.packets, now.drops - last.drops, now.bytes - last.bytes, s));
+      },
+      slice(budgetMs) {
+        if (replay) return replay.slice(budgetMs);
+        const end = performance.now() + budgetMs;
+        do {
+          let want = 64;
+          if (limit > 0) want = Math.min(want, limit - sent);
+          if (pps > 0) {
+            const allowed = Math.floor(((performance.now() - t0) / 1000) * pps) - sent;
+            if (allowed <= 0) { d.flush(); continue; }
+            want = Math.min(want, allowed);
+          }
+          if (want <= 0) break;
+          const k = pool.alloc(burst, want);
+          if (k === 0) { d.flush(); continue; }
+          for (let i = 0; i < k; i++) {
+            const b = burst[i];
+            const m = b * META_WORDS;
+            const dst = mem.bufferOffset + b * mem.bufferSize + meta[m + META_OFF];
+            const f = next++ % frames.count;
+            bytes.set(frames.bytes.subarray(f * length, (f + 1) * length), dst);
+            meta[m + META_LEN] = length;
+          }
+          sent += d.sendBurst(burst, k);
+        } while (performance.now() < end);
+        return limit === 0 || sent < limit;
+      },
+    });
+    // Let the kernel finish what is queued before closing. A link that went
+    // down keeps frames in the ring: they are counted as not sent, and said so.
+    const until = performance.now() + 2000;
+    unsent = d.flush();
+    while (unsent > 0 && performance.now() < until && d.linkState() === 'up') unsent = d.flush();
+  } catch (e) {
+    // an interface that went away, a failing replay file: the summary is lost, the cluster must not be
+    replay?.close();
+    d.close();
+    throw e;
+  }
+  const down = unsent > 0 && d.linkState() === 'down';
   const st = d.stats();
   replay?.close();
   d.close();
-  if (a.json) console.log(JSON.stringify({ packets: result.packets, bytes: result.bytes, drops: st.txRingFull + st.txInvalid, duration_s: result.duration_s, pps: result.pps }));
-  else if (!Boolean(a.quiet)) console.log(`Total: ${thousands(result.packets)} pkts sent (${thousands(st.txRingFull + st.txInvalid)} drops) - ${thousands(result.bytes)} bytes in ${result.duration_s.toFixed(2)} s, ${thousands(result.pps)} pps`);
+  const packets = result.packets - unsent;
+  const drops = st.txRingFull + st.txInvalid + unsent;
+  if (a.json) console.log(JSON.stringify({ packets, bytes: result.bytes, drops, unsent, duration_s: result.duration_s, pps: result.pps }));
+  else if (!Boolean(a.quiet)) console.log(`Total: ${thousands(packets)} pkts sent (${thousands(drops)} drops) - ${thousands(result.bytes)} bytes in ${result.duration_s.toFixed(2)} s, ${thousands(result.pps)} pps`);
+  if (down) throw new LinkDownError(`send: ${d.name} went down: ${thousands(unsent)} frames still queued were not sent (counted as drops)`);
   return 0;
 }

@@ -7,6 +7,7 @@ import type { BufferPool } from '../zc/pool.js';
 import type { QueueProducer } from '../zc/queue.js';
 import { openDevice, type DeviceStats } from '../devices/index.js';
 import { emptyStats } from '../devices/types.js';
+import { linkState } from '../devices/iface.js';
 import type { BufferMemory } from '../zc/meta.js';
 import { parseQueueSpec, privateClusterId } from './endpoint.js';
 import { UsageError } from './args.js';
@@ -21,6 +22,8 @@ export interface TxEndpoint {
   /** kicks and reaps TX; returns buffers still in flight */
   flush(): number;
   stats(): DeviceStats;
+  /** the device's interface: up, down (frames wait in the ring) or gone; a queue is always 'up' */
+  linkState(): 'up' | 'down' | 'gone';
   close(): void;
 }
 
@@ -34,6 +37,7 @@ export function openTx(spec: string, clusterId?: number): TxEndpoint {
     return {
       name: d.name, mode: d.mode, memory: cluster.memory, pool,
       sendBurst: (i, n) => d.sendBurst(i, n), flush: () => d.flush(), stats: () => d.stats(),
+      linkState: () => linkState(d.ifname, d.ifindex),
       close() { d.close(); pool.detach(); cluster.close(); },
     };
   } catch (e) {
@@ -69,6 +73,7 @@ function queueTx(id: number, queue: number): TxEndpoint {
     },
     flush() { p.maintain(); pl.drain(); return 0; },
     stats: () => ({ ...st }),
+    linkState: () => 'up',
     close() { p.close(); pl.detach(); cluster.close(); },
   };
 }

@@ -48,13 +48,38 @@ export function linkState(ifname: string, ifindex: number): 'up' | 'down' | 'gon
   return flags & 1 ? 'up' : 'down';
 }
 
-/** InterfaceGoneError for device `name` on `ifname`, saying how much had arrived. */
-export function interfaceGone(name: string, ifname: string, received: number): InterfaceGoneError {
+/** InterfaceGoneError for device `name` on `ifname`; `before` says what had been done (e.g. "the 5 packets received before were delivered"). */
+export function interfaceGone(name: string, ifname: string, before: string): InterfaceGoneError {
   return new InterfaceGoneError(
     `${name}: interface '${ifname}' disappeared while open (deleted, moved to another network namespace, or its ` +
-    `driver unloaded); the ${received} packets received before were delivered. The device can only be closed now; ` +
-    'open it again once the interface is back (ip link show).',
+    `driver unloaded); ${before}. The device can only be closed now; open it again once the interface is back (ip link show).`,
   );
+}
+
+/** What an RX device had done before its interface went away. */
+export const receivedBefore = (received: number): string => `the ${received} packets received before were delivered`;
+
+const ENETDOWN = 100;
+const MSG_DONTWAIT = 0x40;
+
+/**
+ * The TX kick (sendto with no data) of a device on `ifname`: returns false
+ * when the link is down (ENETDOWN: the frames stay queued and go once it is
+ * up), true otherwise; throws InterfaceGoneError when the interface went away
+ * (ENXIO / ENODEV from an unbound socket).
+ */
+export function kickTx(fd: number, name: string, ifname: string, ifindex: number, sent: number): boolean {
+  let r: number;
+  try {
+    r = native.sendto(fd, null, MSG_DONTWAIT, null);
+  } catch (e) {
+    const code = errnoOf(e);
+    if ((code === 'ENXIO' || code === 'ENODEV') && linkState(ifname, ifindex) === 'gone') {
+      throw interfaceGone(name, ifname, `${sent} packets had been queued to send before`);
+    }
+    throw e;
+  }
+  return r !== -ENETDOWN;
 }
 
 const SOL_SOCKET = 1;

@@ -12,7 +12,7 @@ import {
 } from '../../zc/meta.js';
 import { copyBytes, mappingOf, type Mapping } from '../../memory/copy.js';
 import { FreeBatch } from '../free-batch.js';
-import { ifindexOf, interfaceGone, linkState, mtuOf, takeSocketError } from '../iface.js';
+import { ifindexOf, interfaceGone, kickTx, linkState, receivedBefore, mtuOf, takeSocketError } from '../iface.js';
 import { sleepSync } from '../../sleep.js';
 import { emptyStats, type Device, type DeviceOptions, type DeviceStats } from '../types.js';
 import { RxRing, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID } from './rx-ring.js';
@@ -21,7 +21,6 @@ import {
 } from './socket.js';
 import { TP_STATUS_AVAILABLE, TP_STATUS_SEND_REQUEST, TX_DATA_MIN, TxRing } from './tx-ring.js';
 
-const MSG_DONTWAIT = 0x40;
 const EMPTY32 = new Uint32Array(0);
 const POLLIN = 0x1;
 /** POLLERR | POLLHUP | POLLNVAL */
@@ -217,8 +216,8 @@ export class PacketDevice implements Device {
       queued++;
       bytes += len;
     }
-    if (queued > 0) native.sendto(this.txFd, null, MSG_DONTWAIT, null);
     back.flush();
+    if (queued > 0) this.kick();
     this.counters.sent += queued;
     this.counters.sentBytes += bytes;
     this.counters.txCompleted += queued;
@@ -228,9 +227,17 @@ export class PacketDevice implements Device {
   flush(): number {
     if (this.closed || !this.tx) return 0;
     const pending = this.tx.pending();
-    if (pending > 0) native.sendto(this.txFd, null, MSG_DONTWAIT, null);
+    if (pending > 0) this.kick();
     return pending;
   }
+
+  /** Tells the kernel to send what the TX ring holds; a down link keeps it there (counted once per outage). */
+  private kick(): void {
+    const up = kickTx(this.txFd, this.name, this.ifname, this.ifindex, this.counters.sent);
+    if (!up && !this.txDown) this.counters.linkDowns++;
+    this.txDown = !up;
+  }
+  private txDown = false;
 
   wait(timeoutMs: number): boolean {
     if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
@@ -253,7 +260,7 @@ export class PacketDevice implements Device {
   private afterFault(leftMs: number): boolean {
     takeSocketError(this.rxFd);
     const state = linkState(this.ifname, this.ifindex);
-    if (state === 'gone') throw interfaceGone(this.name, this.ifname, this.counters.received);
+    if (state === 'gone') throw interfaceGone(this.name, this.ifname, receivedBefore(this.counters.received));
     if (state === 'down') this.counters.linkDowns++;
     if (leftMs > 0) sleepSync(Math.min(leftMs, 1000));
     return this.rx!.ready();

@@ -15,7 +15,7 @@ import {
 } from '../../zc/meta.js';
 import { nowSecNsec } from '../clock.js';
 import { FreeBatch } from '../free-batch.js';
-import { checkQueue, ifindexOf, interfaceGone, linkState, rxQueueCount } from '../iface.js';
+import { checkQueue, ifindexOf, interfaceGone, kickTx, linkState, receivedBefore, rxQueueCount } from '../iface.js';
 import { emptyStats, type Device, type DeviceMode, type DeviceOptions, type DeviceStats } from '../types.js';
 import { acquireXdp, releaseXdp, replaceXdpFilter, type XdpAttachMode, type XdpAttachment } from './attach.js';
 import { xskMapDelete, xskMapSet } from './bpf.js';
@@ -99,6 +99,7 @@ export class XdpDevice implements Device {
   private txRr = 0;
   private linkCheckedAt = performance.now();
   private linkWasDown = false;
+  private txDown = false;
 
   constructor(name: string, ifname: string, o: XdpDeviceOptions) {
     const m: BufferMemory = o.memory;
@@ -291,8 +292,15 @@ export class XdpDevice implements Device {
       this.counters.sentBytes += bytes;
     }
     // copy mode transmits only inside sendto(); zero-copy drivers ask when asleep
-    if (tx.needsWakeup() && (tx.local - tx.loadConsumer()) >>> 0) native.sendto(s.fd, null, MSG_DONTWAIT, null);
+    if (tx.needsWakeup() && (tx.local - tx.loadConsumer()) >>> 0) this.kick(s);
     return queued;
+  }
+
+  /** TX kick (copy mode sends only inside sendto()); a down link keeps the frames queued (counted once per outage). */
+  private kick(s: XskSocket): void {
+    const up = kickTx(s.fd, this.name, this.ifname, this.ifindex, this.counters.sent);
+    if (!up && !this.txDown) this.counters.linkDowns++;
+    this.txDown = !up;
   }
 
   /** Completion rings -> buffer source. */
@@ -321,7 +329,7 @@ export class XdpDevice implements Device {
     if (this.closed) return 0;
     for (const s of this.txSocks) {
       const tx = s.tx!;
-      if ((tx.local - tx.loadConsumer()) >>> 0 && tx.needsWakeup()) native.sendto(s.fd, null, MSG_DONTWAIT, null);
+      if ((tx.local - tx.loadConsumer()) >>> 0 && tx.needsWakeup()) this.kick(s);
     }
     this.reclaim();
     return this.counters.sent - this.counters.txCompleted;
@@ -347,7 +355,7 @@ export class XdpDevice implements Device {
     if (now - this.linkCheckedAt < 1000) return;
     this.linkCheckedAt = now;
     const state = linkState(this.ifname, this.ifindex);
-    if (state === 'gone') throw interfaceGone(this.name, this.ifname, this.counters.received);
+    if (state === 'gone') throw interfaceGone(this.name, this.ifname, receivedBefore(this.counters.received));
     if (state === 'down' && !this.linkWasDown) this.counters.linkDowns++;
     this.linkWasDown = state === 'down';
   }
