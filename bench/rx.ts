@@ -5,7 +5,9 @@
 // Reported per receiver: frames generated (peer tx counter), frames delivered
 // to user space, kernel-reported drops, packets per second delivered, and the
 // receiver's CPU time per delivered packet (utime+stime from /proc/PID/stat of
-// its whole process group). Orders of magnitude only: veth is kernel-bound.
+// its whole process group), over the whole run and after the first 2 s of
+// traffic (the steady state, without a JIT's start-up compiling). Orders of
+// magnitude only: veth is kernel-bound.
 //
 //   node dist/bench/rx.js [--seconds 10] [--only name,name]
 // 10 s of traffic per receiver by default: in a 3 s window the JIT compiling
@@ -140,8 +142,16 @@ export interface RxRow {
   drops: number | null;
   mpps: number;
   cpuNsPerPacket: number | null;
+  /**
+   * The same after the first WARM_UP_S seconds of traffic (CPU over generated frames,
+   * scaled by the share delivered): without start-up work such as a JIT compiling the loop.
+   */
+  steadyCpuNsPerPacket: number | null;
   skipped?: string;
 }
+
+/** Seconds of traffic left out of steadyCpuNsPerPacket. */
+export const WARM_UP_S = 2;
 
 interface Receiver {
   name: string;
@@ -204,7 +214,7 @@ export async function runRxBench(opts: { seconds?: number; only?: string[] } = {
   try {
     for (const r of RECEIVERS) {
       if (opts.only && !opts.only.some((o) => r.name.includes(o))) continue;
-      const base = { receiver: r.name, generated: 0, delivered: 0, drops: null, mpps: 0, cpuNsPerPacket: null };
+      const base = { receiver: r.name, generated: 0, delivered: 0, drops: null, mpps: 0, cpuNsPerPacket: null, steadyCpuNsPerPacket: null };
       if (!which(r.bin)) { rows.push({ ...base, skipped: `${r.bin} not installed` }); continue; }
       if (!which('trafgen')) { rows.push({ ...base, skipped: 'trafgen (netsniff-ng package) not installed' }); continue; }
       let rx: Proc | null = null;
@@ -217,7 +227,11 @@ export async function runRxBench(opts: { seconds?: number; only?: string[] } = {
         const t0 = performance.now();
         const gen = await startProc(['ip', 'netns', 'exec', pair.ns, 'taskset', '-c', GEN_CPU, 'trafgen', '--dev', pair.peer,
           '--conf', cfg, '--cpus', '1', '--no-sock-mem', '--notouch-irq'], null);
-        await sleep(seconds * 1000);
+        const warm = Math.min(WARM_UP_S, seconds / 2);
+        await sleep(warm * 1000);
+        const genW = peerCounter(pair, 'tx_packets');
+        const cpuW = groupCpuTicks(pgid);
+        await sleep((seconds - warm) * 1000);
         await gen.stop();
         const dt = (performance.now() - t0) / 1000;
         await sleep(300); // let the receiver drain what is queued
@@ -226,9 +240,11 @@ export async function runRxBench(opts: { seconds?: number; only?: string[] } = {
         const out = await rx.stop();
         rx = null;
         const [delivered, drops] = r.parse(out);
+        const steadyFrames = (peerCounter(pair, 'tx_packets') - genW) * (generated > 0 ? delivered / generated : 0);
         rows.push({
           receiver: r.name, generated, delivered, drops, mpps: delivered / dt / 1e6,
           cpuNsPerPacket: delivered > 0 ? ((cpu1 - cpu0) * (1e9 / CLK_TCK)) / delivered : null,
+          steadyCpuNsPerPacket: steadyFrames > 0 ? ((cpu1 - cpuW) * (1e9 / CLK_TCK)) / steadyFrames : null,
         });
       } catch (e) {
         rows.push({ ...base, skipped: `failed: ${(e as Error).message.split('\n').slice(0, 3).join(' | ')}` });
@@ -284,7 +300,7 @@ async function main(): Promise<void> {
   if (arg('--receiver')) return receiver(arg('--receiver')!);
   const rows = await runRxBench({ seconds: Number(arg('--seconds') ?? 10), only: arg('--only')?.split(',') });
   printTable(`RX, ${FRAME_BYTES}-byte frames on veth (generator trafgen on CPU ${GEN_CPU}, receiver on CPU ${RX_CPU})`, rows,
-    ['receiver', 'generated', 'delivered', 'drops', 'mpps', 'cpuNsPerPacket', 'skipped']);
+    ['receiver', 'generated', 'delivered', 'drops', 'mpps', 'cpuNsPerPacket', 'steadyCpuNsPerPacket', 'skipped']);
   console.log(JSON.stringify({ bench: 'rx', frameBytes: FRAME_BYTES, rows }));
 }
 
