@@ -6,6 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Cluster } from '../src/zc/index.js';
 import { EbpfAssembler, openDevice, parseDeviceName } from '../src/devices/index.js';
+import { PcapDevice } from '../src/devices/pcap.js';
 import { firstOf, needNetns, needTool } from './helpers/env.js';
 import { withVethPair } from './helpers/netns.js';
 import { drainDevice, helper, peerSend, runNode } from './helpers/raw-peer.js';
@@ -39,6 +40,9 @@ test('device names parse to AF_XDP (zc:IFACE[@Q]) or AF_PACKET (IFACE); malforme
   rejects(() => parseDeviceName('eth0@1'), 'ERR_RINGZERO_INVALID_ARGUMENT', 'zc:eth0@1');
   rejects(() => parseDeviceName('zc:'), 'ERR_RINGZERO_INVALID_ARGUMENT', 'zc:IFACE');
   rejects(() => parseDeviceName('zc:a-very-long-interface-name'), 'ERR_RINGZERO_INVALID_ARGUMENT');
+  withCluster((c, pool) => {
+    rejects(() => new PcapDevice('pcap:', '', { memory: c.memory, source: pool }), 'ERR_RINGZERO_INVALID_ARGUMENT', 'pcap:FILE', 'pcap:-');
+  });
 });
 
 test('an unknown interface is refused with the list of interfaces that exist', () => {

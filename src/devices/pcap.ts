@@ -37,6 +37,7 @@ export class PcapDevice implements Device {
 
   constructor(name: string, path: string, o: PcapDeviceOptions) {
     if (o.speed !== undefined && !(o.speed >= 0)) throw new InvalidArgumentError(`replay speed must be >= 0 (0 = top speed), got ${o.speed}`);
+    if (path === '') throw new InvalidArgumentError(`'${name}' names no file: use pcap:FILE (pcap or pcapng), or pcap:- for standard input`);
     this.name = name;
     this.ifname = path;
     this.path = path;
