@@ -97,7 +97,7 @@ export async function balanceCommand(argv: string[]): Promise<number> {
     ? startFanout(cluster, { inputs, outputs, groups, mode, fn, pool: 0, cpu })
     : startBalancer(cluster, { inputs, outputs, mode, fn, pool: 0, cpu });
   await whenReady(handle, cluster);
-  console.error(consumerHints(cluster, nq).replace(/count -i zc:\d+@(\d+)/g, (s, q) => (outputs[Number(q)].kind === 'device' ? `(queue ${q} goes to ${(outputs[Number(q)] as { name: string }).name})` : s)));
+  console.error(consumerHints(cluster, nq, inputs.map((i) => (i.kind === 'device' ? i.name : '')), inputFilter !== undefined).replace(/count -i zc:\d+@(\d+)/g, (s, q) => (outputs[Number(q)].kind === 'device' ? `(queue ${q} goes to ${(outputs[Number(q)] as { name: string }).name})` : s)));
   const groupsCount = groups.length;
   const unReload = filterFile !== undefined
     ? reloadOnSigusr1(filterFile, 1, (f) => handle.setInputFilter!(f.bytes, f.xdpFunction()), (m) => console.error(`balance: ${m}`))

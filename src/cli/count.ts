@@ -51,7 +51,7 @@ export async function countCommand(argv: string[]): Promise<number> {
   let bytes = 0;
   let ended: string | null = null;
   let failure: unknown = null;
-  if (!a.quiet) console.error(`Capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''}`);
+  if (!a.quiet) console.error(`Capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''}${input.notice ? `\n  (${input.notice})` : ''}`);
   const totals = () => ({ packets, bytes, drops: input.drops() });
   if (a.metrics !== undefined) {
     await serveMetrics(intFlag(a, 'metrics', 0, 1, 65535), () => {

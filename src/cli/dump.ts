@@ -69,7 +69,7 @@ export async function dumpCommand(argv: string[]): Promise<number> {
     throw e;
   }
   const unReload = filter?.file ? reloadOnSigusr1(filter.file, input.linktype, (f) => input.setFilter(f), log) : () => {};
-  if (!a.quiet) log(`capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''} to ${toStdout ? 'standard output' : a.write}`);
+  if (!a.quiet) log(`capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''} to ${toStdout ? 'standard output' : a.write}${input.notice ? `\n  (${input.notice})` : ''}`);
   const ctx = burstContext(input.cluster);
   const burst = new Uint32Array(64);
   let captured = 0;

@@ -15,6 +15,8 @@ import { sleepSync } from '../sleep.js';
 export interface Input {
   readonly cluster: Cluster;
   readonly description: string;
+  /** what the user should know about this input (an AF_XDP device takes frames away from the kernel stack), or null */
+  readonly notice: string | null;
   /** up to max buffer indices; when idle, blocks up to waitMs first */
   recv(out: Uint32Array, max: number, waitMs: number): number;
   /** hands buffers back (pool or return ring) */
@@ -153,7 +155,11 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
       else if (d instanceof PacketDevice) d.setSocketFilter((fd) => f.attachToSocket(fd));
       else throw new UsageError(`${spec}: this device cannot replace its filter while open`);
     },
-    description: `${spec} (${d.mode}${d.queues.length ? `, queue ${d.queues.join(',')}` : ''})`,
+    description: `${spec} (${d.mode}${d instanceof XdpDevice ? `, ${d.xdpAttach} XDP` : ''}${d.queues.length ? `, queue ${d.queues.join(',')}` : ''})`,
+    // AF_XDP takes the frames it redirects away from the kernel's stack, as PF_RING ZC does
+    notice: d instanceof XdpDevice
+      ? `while this runs, ${place === 'xdp' ? 'the frames the filter matches' : 'all frames'} on ${d.ifname}${d.queues.length === 1 ? ` queue ${d.queues[0]}` : ''} go to ringzero instead of the kernel's network stack`
+      : null,
     recv(out, max, waitMs) {
       coalesce.before();
       let n = d.recvBurst(out, max);
@@ -196,6 +202,7 @@ function queueInput(id: number, queue: number, filter?: string): Input {
     linktype: 1,
     setFilter(f) { this.jsFilter = f.match; },
     description: `queue ${queue} of cluster ${id}`,
+    notice: null,
     recv(out, max, waitMs) {
       coalesce.before();
       let n = cons.recvBurst(out, max);

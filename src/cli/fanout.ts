@@ -22,7 +22,7 @@ export async function fanoutCommand(argv: string[]): Promise<number> {
   const cluster = createOwnedCluster(a, 'fanout', n, inputs.length);
   const handle = startFanout(cluster, { inputs, outputs, pool: 0, cpu: a.core !== undefined ? intFlag(a, 'core', 0) : undefined });
   await whenReady(handle, cluster);
-  console.error(consumerHints(cluster, n));
+  console.error(consumerHints(cluster, n, inputs.map((i) => (i.kind === 'device' ? i.name : '')), typeof a.filter === 'string'));
   // A packet is delivered when every queue took it: drops = copies due - copies accepted.
   await runOwner(a, { command: 'fanout', cluster, handle, queues: n, drops: (s) => Math.max(0, s.received * n - s.sent),
     // every queue gets every packet: the fullest queue saw them all (unless it dropped too)
