@@ -25,7 +25,9 @@ static bool IsTransient(int e) {
 // Some structures carry user pointers JS cannot express (bpf_attr's
 // instructions and log buffer, xdp_umem_reg's addr). `patches` is
 // [[byteOffset, bytes], ...]: the address of each bytes' data is written as a
-// u64 at that offset of `data` just before the call. Returns false after throwing.
+// u64 at that offset of `data` just before the call. [byteOffset, bytes, into]
+// writes it into the view `into` instead: a pointer inside a structure that
+// `data` itself points to (bpf_prog_info's map_ids). Returns false after throwing.
 static bool ApplyPatches(const FunctionCallbackInfo<Value>& args, int i, uint8_t* data, size_t len) {
   Isolate* isolate = args.GetIsolate();
   Local<Context> ctx = isolate->GetCurrentContext();
@@ -49,10 +51,19 @@ static bool ApplyPatches(const FunctionCallbackInfo<Value>& args, int i, uint8_t
       ThrowType(isolate, "patch must be [offset, bytes]");
       return false;
     }
+    uint8_t* into = data;
+    size_t intoLen = len;
+    if (p->Length() >= 3) {
+      Local<Value> iv = p->Get(ctx, 2).ToLocalChecked();
+      if (!iv->IsArrayBufferView()) { ThrowType(isolate, "patch target must be an ArrayBufferView"); return false; }
+      Local<v8::ArrayBufferView> view = iv.As<v8::ArrayBufferView>();
+      into = static_cast<uint8_t*>(view->Buffer()->GetBackingStore()->Data()) + view->ByteOffset();
+      intoLen = view->ByteLength();
+    }
     double off = offv.As<Number>()->Value();
-    if (off < 0 || off + 8 > (double)len || (int64_t)off % 8 != 0) { ThrowType(isolate, "patch offset out of range"); return false; }
+    if (off < 0 || off + 8 > (double)intoLen || (int64_t)off % 8 != 0) { ThrowType(isolate, "patch offset out of range"); return false; }
     uint64_t ptr = (uint64_t)(uintptr_t)target;
-    memcpy(data + (size_t)off, &ptr, 8);
+    memcpy(into + (size_t)off, &ptr, 8);
   }
   return true;
 }

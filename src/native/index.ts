@@ -25,7 +25,8 @@ export interface NativeAddon {
   sendto(fd: number, data: ArrayBufferView | null, flags: number, addr: ArrayBufferView | null): number;
   recv(fd: number, data: ArrayBufferView, flags: number): number;
   poll(fd: number, events: number, timeoutMs: number): number;
-  bpf(cmd: number, attr: ArrayBufferView, patches?: Array<[number, ArrayBufferView | SharedArrayBuffer]>): number;
+  /** [offset, bytes, into]: the pointer goes into the view `into` (a structure `attr` points to) instead of `attr`. */
+  bpf(cmd: number, attr: ArrayBufferView, patches?: Array<[number, ArrayBufferView | SharedArrayBuffer] | [number, ArrayBufferView, ArrayBufferView]>): number;
   /** poll() over several fds (1..64); returns how many are ready (0 on timeout or EINTR). */
   pollFds(fds: Int32Array, events: number, timeoutMs: number): number;
   /** [soft, hard]; -1 = unlimited */

@@ -2,15 +2,17 @@
 // AF_XDP devices this thread opens on that interface (e.g. zc:eth0@0 and
 // zc:eth0@1), reference counted, detached when the last one closes.
 //
-// An interface holds at most one XDP program per mode: two *threads* (or
-// processes) opening different queues of one interface each try to attach
-// their own and the second gets XdpProgramExistsError. Open all queues from
-// one thread (zc:IFACE), or per-queue devices from the same thread.
+// An interface holds at most one XDP program: another thread or process that
+// opens a queue of the same interface finds ours attached and joins it
+// (join.ts) when it would run the same program (the same filter); a program
+// that is not ringzero's, or ours with another filter, is refused with
+// XdpProgramExistsError.
 import { native } from '../../native/index.js';
-import { XdpProgramExistsError, errnoOf } from '../../errors.js';
+import { InvalidArgumentError, XdpProgramExistsError, errnoOf } from '../../errors.js';
 import {
-  XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, attachXdpLink, createXskMap, loadXdpProgram, updateXdpLink,
+  XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_PROGRAM_NAME, attachXdpLink, createXskMap, loadXdpProgram, updateXdpLink,
 } from './bpf.js';
+import { joinXdp } from './join.js';
 import { buildXdpRedirectProgram } from './program.js';
 
 export type XdpAttachMode = 'native' | 'generic';
@@ -26,6 +28,8 @@ interface Entry extends XdpAttachment {
   linkFd: number;
   users: number;
   filterKey: string;
+  /** joined from another thread or process (join.ts): the program is not ours alone to replace */
+  shared: boolean;
 }
 
 const byIfindex = new Map<number, Entry>();
@@ -67,15 +71,31 @@ export function acquireXdp(o: AcquireOptions): XdpAttachment {
     let mode: XdpAttachMode = o.attach === 'generic' ? 'generic' : 'native';
     let linkFd: number;
     try {
-      linkFd = attachXdpLink(progFd, o.ifindex, o.ifname, mode === 'native' ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
+      try {
+        linkFd = attachXdpLink(progFd, o.ifindex, o.ifname, mode === 'native' ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
+      } catch (e) {
+        // a driver without native XDP: generic (skb) XDP works on every interface
+        const code = errnoOf((e as { cause?: unknown }).cause ?? e);
+        if (o.attach !== 'auto' || (code !== 'EOPNOTSUPP' && code !== 'EINVAL')) throw e;
+        mode = 'generic';
+        linkFd = attachXdpLink(progFd, o.ifindex, o.ifname, XDP_FLAGS_SKB_MODE);
+      }
     } catch (e) {
-      // a driver without native XDP: generic (skb) XDP works on every interface
-      const code = errnoOf((e as { cause?: unknown }).cause ?? e);
-      if (o.attach !== 'auto' || (code !== 'EOPNOTSUPP' && code !== 'EINVAL')) throw e;
-      mode = 'generic';
-      linkFd = attachXdpLink(progFd, o.ifindex, o.ifname, XDP_FLAGS_SKB_MODE);
+      if (!(e instanceof XdpProgramExistsError)) throw e;
+      const joined = joinXdp(o.ifindex, progFd, XDP_PROGRAM_NAME);
+      if (joined === null) throw e;
+      if (joined === 'other') {
+        throw new XdpProgramExistsError(
+          `${o.ifname} already runs ringzero's XDP program for another process or thread, with a different filter. ` +
+          'Give every process on this interface the same filter (-f / xdpFilter), or none.', e,
+        );
+      }
+      for (const undo of cleanup.reverse()) undo(); // our own map and program are not needed
+      const entry: Entry = { ifindex: o.ifindex, ...joined, mode, users: 1, filterKey: key, shared: true };
+      byIfindex.set(o.ifindex, entry);
+      return entry;
     }
-    const entry: Entry = { ifindex: o.ifindex, mapFd, progFd, linkFd, mode, users: 1, filterKey: key };
+    const entry: Entry = { ifindex: o.ifindex, mapFd, progFd, linkFd, mode, users: 1, filterKey: key, shared: false };
     byIfindex.set(o.ifindex, entry);
     return entry;
   } catch (e) {
@@ -91,6 +111,11 @@ export function acquireXdp(o: AcquireOptions): XdpAttachment {
 export function replaceXdpFilter(a: XdpAttachment, filter: Uint8Array | undefined, rejectAction: number): void {
   const e = byIfindex.get(a.ifindex);
   if (!e || e !== a) return;
+  if (e.shared) {
+    throw new InvalidArgumentError(
+      'this XDP program is shared with another ringzero process or thread on the interface: its filter cannot be replaced from here',
+    );
+  }
   const progFd = loadXdpProgram(buildXdpRedirectProgram({ xskMapFd: e.mapFd, filter, rejectAction }));
   try {
     updateXdpLink(e.linkFd, progFd, e.progFd);

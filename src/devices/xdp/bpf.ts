@@ -24,6 +24,9 @@ const ATTR_SIZE = 128; // larger than every command's part we use; the tail stay
 
 const BPF_CAPS = 'CAP_BPF and CAP_NET_ADMIN (or CAP_SYS_ADMIN)';
 
+/** The name every ringzero XDP program is loaded with (15 characters: the kernel keeps 15 and a NUL). */
+export const XDP_PROGRAM_NAME = 'rz_xsk_redirect';
+
 function name16(view: Uint8Array, at: number, name: string): void {
   for (let i = 0; i < Math.min(15, name.length); i++) view[at + i] = name.charCodeAt(i) & 0x7f;
 }
@@ -83,7 +86,7 @@ function progLoadAttr(insns: Uint8Array, log: Uint8Array | null): [Uint8Array, A
     v.setUint32(28, log.length, true); // log_size
     patches.push([32, log]); // log_buf
   }
-  name16(attr, 48, 'rz_xsk_redirect'); // prog_name
+  name16(attr, 48, XDP_PROGRAM_NAME); // prog_name
   v.setUint32(68, BPF_XDP, true); // expected_attach_type
   return [attr, patches];
 }
