@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { firstOf, needNetns } from './helpers/env.js';
 import { withVethPair, type VethPair } from './helpers/netns.js';
 import { BIN, lastJson, start, until, type Started } from './helpers/cli.js';
+import { removeRegionsOf } from './helpers/zc-procs.js';
 
 const skip = firstOf(needNetns());
 const hasXdp = (ifname: string) => /prog\/xdp/.test(execFileSync('ip', ['-d', 'link', 'show', ifname], { encoding: 'utf8' }));
@@ -58,6 +59,7 @@ test('two processes on queues 0 and 1 of one interface share its XDP program unt
       await new Promise((r) => setTimeout(r, 500));
       a2.p.kill('SIGKILL');
       await a2.done;
+      removeRegionsOf(a2.p.pid!); // a killed process cannot remove its private cluster
       assert.ok(hasXdp(pair.host), 'a killed sharer takes nothing with it');
       assert.equal(await stopped(b), 400, 'queue 1: its 300 + 100 frames, undisturbed');
       assert.equal(hasXdp(pair.host), false, 'no program left once the last one ended');
