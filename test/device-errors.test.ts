@@ -209,3 +209,23 @@ test('without CAP_IPC_LOCK and with a hard memlock limit below the UMEM, zc: fai
       { ok: true, mode: 'copy' });
   });
 });
+
+test('without CAP_SYS_ADMIN a process cannot join another one\'s XDP program: ERR_RINGZERO_XDP_PROGRAM_EXISTS says what would allow it', { skip: privSkip }, async () => {
+  await withVethPair(async (pair) => {
+    const holder = spawn(process.execPath, [helper('raw-device-child.js'), `zc:${pair.host}@0`, '--hold'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise((r) => holder.stdout.once('data', r));
+      const r = await openInChild(`zc:${pair.host}@1`, drop('-sys_admin'));
+      assert.equal(r.error, 'ERR_RINGZERO_XDP_PROGRAM_EXISTS', JSON.stringify(r));
+      assert.match(r.message, /CAP_SYS_ADMIN: it then joins that program/);
+      // with it, the same open joins (device-shared-xdp.test.ts covers what flows)
+      assert.deepEqual(await openInChild(`zc:${pair.host}@1`, []), { ok: true, mode: 'copy' });
+    } finally {
+      const exited = new Promise((r) => holder.once('exit', r));
+      holder.kill('SIGKILL');
+      await exited;
+      removeRegionsOf(holder.pid!);
+    }
+    assert.equal(hasXdp(pair.host), false, 'nothing left once the holder is gone');
+  }, { queues: 2 });
+});

@@ -137,7 +137,8 @@ export function attachXdpLink(progFd: number, ifindex: number, ifname: string, f
         `${ifname} already has an XDP program attached (${code}), so ours cannot be added. ` +
         `See it with 'ip link show ${ifname}'; if nothing needs it, remove it with 'ip link set dev ${ifname} xdp off' ` +
         `('xdpgeneric off' for a generic one, or 'xdp-loader unload ${ifname} --all'), close the other ringzero ` +
-        `process or thread using zc:${ifname}, or use the standard device '${ifname}' (AF_PACKET) instead.`, e,
+        `process or thread using zc:${ifname} (or give this one CAP_SYS_ADMIN: it then joins that program), ` +
+        `or use the standard device '${ifname}' (AF_PACKET) instead.`, e,
       );
     }
     if (code === 'ERANGE') {
