@@ -51,7 +51,7 @@ export function linkState(ifname: string, ifindex: number): 'up' | 'down' | 'gon
 /** InterfaceGoneError for device `name` on `ifname`; `before` says what had been done (e.g. "the 5 packets received before were delivered"). */
 export function interfaceGone(name: string, ifname: string, before: string): InterfaceGoneError {
   return new InterfaceGoneError(
-    `${name}: interface '${ifname}' disappeared while open (deleted, moved to another network namespace, or its ` +
+    `${name}: interface '${ifname}' disappeared while open (deleted, renamed, moved to another network namespace, or its ` +
     `driver unloaded); ${before}. The device can only be closed now; open it again once the interface is back (ip link show).`,
   );
 }
