@@ -1,0 +1,121 @@
+// The TX half of the zero-copy device: buffer indices go on a socket's TX
+// ring as descriptors (no copy: the frame is already in the UMEM), the kernel
+// is kicked (copy mode transmits only inside sendto()), and completed buffers
+// come back from the completion rings to the buffer source. The RX half and
+// the sockets' lifetime are in device.ts.
+import { META_LEN, META_OFF, META_WORDS } from '../../zc/meta.js';
+import type { FreeBatch } from '../free-batch.js';
+import { kickTx } from '../iface.js';
+import type { DeviceStats } from '../types.js';
+import { highOf, indexOf } from './umem-addr.js';
+import type { XskSocket } from './xsk.js';
+
+/** What the TX half shares with its device (same objects: counters and ownership marks are one). */
+export interface TxState {
+  readonly name: string;
+  readonly ifname: string;
+  readonly ifindex: number;
+  readonly meta: Uint32Array;
+  /** 1 while a buffer is on a ring of ours (device.ts) */
+  readonly held: Uint8Array;
+  readonly bufferSize: number;
+  readonly bufferCount: number;
+  readonly shift: number;
+  readonly chunksPerHigh: number;
+  readonly giveBack: FreeBatch;
+  readonly counters: DeviceStats;
+}
+
+export class XdpTx {
+  private rr = 0;
+  private down = false;
+
+  /** `socks`: the device's sockets (the array fills as they open), or [] when opened without TX */
+  constructor(private readonly socks: readonly XskSocket[], private readonly d: TxState) {}
+
+  /** Device.sendBurst: queues on one socket (round robin over the queues), gives back what it cannot take. */
+  sendBurst(indices: Uint32Array, n: number): number {
+    this.reclaim();
+    const socks = this.socks, d = this.d, c = d.counters;
+    const back = d.giveBack;
+    const meta = d.meta, held = d.held, bs = d.bufferSize, count = d.bufferCount;
+    const s = socks.length ? socks[this.rr] : null;
+    if (socks.length > 1) this.rr = (this.rr + 1) % socks.length;
+    const tx = s ? s.tx! : null;
+    const room = tx ? tx.size - ((tx.local - tx.loadConsumer()) >>> 0) : 0;
+    const u32 = tx ? tx.u32 : EMPTY32;
+    let p = tx ? tx.local : 0, queued = 0, bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const idx = indices[i];
+      if (idx >= count) { c.txInvalid++; continue; } // not a buffer: nothing to give back
+      const mm = idx * META_WORDS;
+      const len = meta[mm + META_LEN], off = meta[mm + META_OFF];
+      if (len === 0 || off + len > bs) { c.txInvalid++; back.add(idx); continue; }
+      if (queued >= room) { c.txRingFull++; back.add(idx); continue; }
+      const addr = idx * bs + off;
+      const w = tx!.entry(p++);
+      u32[w] = addr >>> 0;
+      u32[w + 1] = highOf(addr);
+      u32[w + 2] = len;
+      u32[w + 3] = 0;
+      held[idx] = 1;
+      queued++;
+      bytes += len;
+    }
+    back.flush();
+    if (!tx || !s) return 0;
+    if (queued > 0) {
+      tx.local = p >>> 0;
+      tx.publishProducer(tx.local);
+      c.sent += queued;
+      c.sentBytes += bytes;
+    }
+    // copy mode transmits only inside sendto(); zero-copy drivers ask when asleep
+    if (tx.needsWakeup() && (tx.local - tx.loadConsumer()) >>> 0) this.kick(s);
+    return queued;
+  }
+
+  /** TX kick (copy mode sends only inside sendto()); a down link keeps the frames queued (counted once per outage). */
+  private kick(s: XskSocket): void {
+    const d = this.d;
+    const up = kickTx(s.fd, d.name, d.ifname, d.ifindex, d.counters.sent);
+    if (!up && !this.down) d.counters.linkDowns++;
+    this.down = !up;
+  }
+
+  /** Completion rings -> buffer source. */
+  reclaim(): void {
+    const d = this.d, c = d.counters;
+    const held = d.held, shift = d.shift, cph = d.chunksPerHigh, back = d.giveBack;
+    for (const s of this.socks) {
+      const comp = s.comp!;
+      const cons = comp.local;
+      const n = (comp.loadProducer() - cons) >>> 0;
+      if (n === 0) continue;
+      const u32 = comp.u32;
+      for (let i = 0; i < n; i++) {
+        const w = comp.entry(cons + i);
+        const idx = indexOf(u32[w], u32[w + 1], shift, cph);
+        held[idx] = 0;
+        back.add(idx);
+      }
+      back.flush();
+      comp.local = (cons + n) >>> 0;
+      comp.publishConsumer(comp.local);
+      c.txCompleted += n;
+    }
+  }
+
+  /** Device.flush: kicks what waits, reclaims what completed; returns what is still in flight. */
+  flush(): number {
+    const c = this.d.counters;
+    for (const s of this.socks) {
+      const tx = s.tx!;
+      if ((tx.local - tx.loadConsumer()) >>> 0 && tx.needsWakeup()) this.kick(s);
+    }
+    this.reclaim();
+    return c.sent - c.txCompleted;
+  }
+}
+
+const EMPTY32 = new Uint32Array(0);
