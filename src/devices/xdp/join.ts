@@ -47,8 +47,7 @@ export function joinXdp(ifindex: number, progFd: number, programName: string): J
     if (them.tag !== progFacts(progFd).tag) return 'other';
     for (const id of them.mapIds) {
       const fd = byId(BPF_MAP_GET_FD_BY_ID, id);
-      if (infoOf(fd, 80).getUint32(0, true) === BPF_MAP_TYPE_XSKMAP) { mapFd = fd; break; }
-      native.close(fd);
+      if (isXskMap(fd)) { mapFd = fd; break; }
     }
     if (mapFd < 0) return null;
     const joined = { linkFd, progFd: theirs, mapFd };
@@ -98,11 +97,27 @@ function findXdpLink(ifindex: number): number {
     } catch {
       continue; // gone meanwhile
     }
-    // struct bpf_link_info { u32 type; u32 id; u32 prog_id; (pad) union { struct { u32 ifindex; } xdp; ... } }
-    const info = infoOf(fd, 64);
-    if (info.getUint32(0, true) === BPF_LINK_TYPE_XDP && info.getUint32(16, true) === ifindex) return fd;
-    native.close(fd);
+    let ours = false;
+    try {
+      // struct bpf_link_info { u32 type; u32 id; u32 prog_id; (pad) union { struct { u32 ifindex; } xdp; ... } }
+      const info = infoOf(fd, 64);
+      ours = info.getUint32(0, true) === BPF_LINK_TYPE_XDP && info.getUint32(16, true) === ifindex;
+    } finally {
+      if (!ours) native.close(fd);
+    }
+    if (ours) return fd;
   }
+}
+
+/** Whether map `fd` is an XSKMAP; closes it when not (or when the question fails). */
+function isXskMap(fd: number): boolean {
+  let yes = false;
+  try {
+    yes = infoOf(fd, 80).getUint32(0, true) === BPF_MAP_TYPE_XSKMAP; // bpf_map_info.type
+  } finally {
+    if (!yes) native.close(fd);
+  }
+  return yes;
 }
 
 /** From struct bpf_prog_info: tag (hex), name, and the ids of the maps it uses. */
