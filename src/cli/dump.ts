@@ -7,7 +7,7 @@ import { PcapWriter, createPacketRecords, type PacketRecords } from '../pcap/ind
 import type { Cluster } from '../zc/cluster.js';
 import type { BufferSource } from '../zc/meta.js';
 import type { FilterFunction } from '../filter/js.js';
-import { syntheticBurst, WARM_UP_BURSTS } from './warm-up.js';
+import { syntheticBurst, WARM_UP_BURSTS } from '../devices/synthetic.js';
 import { parseArgs, usage, intFlag, numFlag, UsageError, type FlagSpec } from './args.js';
 import { bufferKiBFlag, openInput } from './endpoint.js';
 import { runLoop } from './loop.js';
@@ -190,7 +190,7 @@ function writeBuffers(writer: PcapWriter, ctx: BurstContext, burst: Uint32Array,
 /**
  * Before the device opens: WARM_UP_BURSTS bursts of synthetic frames from the
  * command's own pool through writeBuffers into a writer of the same format on
- * /dev/null (cli/warm-up.ts says why).
+ * /dev/null (devices/synthetic.ts says why).
  */
 function warmUp(c: Cluster, pool: BufferSource, format: { format: 'pcap' | 'pcapng'; nanosecond: boolean; snaplen: number }): void {
   const scratch = PcapWriter.open('/dev/null', format);

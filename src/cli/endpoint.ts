@@ -64,7 +64,7 @@ export interface InputOptions {
   /**
    * Runs once the cluster and its pool exist and before a network device
    * opens (not for files or queues): the capture commands warm their packet
-   * path here (cli/warm-up.ts), when no frame can be lost yet.
+   * path here (devices/synthetic.ts), when no frame can be lost yet.
    */
   beforeOpen?: (cluster: Cluster, pool: BufferPool) => void;
 }
@@ -81,7 +81,7 @@ export const CAPTURE_BUFFER_KIB = 32 * 1024;
  * AF_XDP RX ring (and fill depth) of the capture commands: 8192 frames, 6 ms at 1.3 Mpps, enough
  * for a GC pause or a 1 MiB write (0.5 ms on tmpfs). Not enough for the first ~100 ms of a fresh
  * process, whose packet loop V8 has not compiled yet: the commands warm it up before the device
- * opens (beforeOpen, cli/warm-up.ts).
+ * opens (beforeOpen, devices/synthetic.ts).
  */
 const CAPTURE_RING_FRAMES = 8192;
 
