@@ -155,10 +155,12 @@ interface BurstContext {
   readonly size: number;
   readonly rec: PacketRecords;
   wireBytes: number;
+  /** the bytes writeBuffers loads ahead of the copy (see there) */
+  touch: number;
 }
 
 function burstContext(c: Cluster): BurstContext {
-  return { meta: c.memory.meta, bytes: c.memory.bytes, base: c.layout.bufferOffset, size: c.layout.bufferSize, rec: createPacketRecords(64), wireBytes: 0 };
+  return { meta: c.memory.meta, bytes: c.memory.bytes, base: c.layout.bufferOffset, size: c.layout.bufferSize, rec: createPacketRecords(64), wireBytes: 0, touch: 0 };
 }
 
 /**
@@ -168,13 +170,17 @@ function burstContext(c: Cluster): BurstContext {
  */
 function writeBuffers(writer: PcapWriter, ctx: BurstContext, burst: Uint32Array, n: number, js: FilterFunction | null): number {
   const { meta, bytes, base, size, rec } = ctx;
-  let k = 0;
+  let k = 0, touch = 0;
   for (let i = 0; i < n; i++) {
     const b = burst[i];
     const m = b * META_WORDS;
     const len = meta[m + META_LEN];
     const off = base + b * size + meta[m + META_OFF];
     const wire = meta[m + META_WIRELEN] || len;
+    // Each frame sits in its own 2 KiB buffer, written by the kernel on another CPU: the copy's first
+    // load misses, and no prefetcher sees a pattern. Loading the first and last byte of every frame
+    // here, in a loop with nothing else waiting on them, starts those misses side by side.
+    if (len > 0) touch ^= bytes[off] ^ bytes[off + len - 1];
     if (js !== null && js(bytes, off, len, wire) === 0) continue;
     rec.offset[k] = off;
     rec.caplen[k] = len;
@@ -184,6 +190,7 @@ function writeBuffers(writer: PcapWriter, ctx: BurstContext, burst: Uint32Array,
     k++;
     ctx.wireBytes += wire;
   }
+  ctx.touch = touch; // kept, so the compiler keeps the loads
   return writer.writeBurst(bytes, rec, k);
 }
 
