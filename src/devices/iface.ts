@@ -63,23 +63,37 @@ const ENETDOWN = 100;
 const MSG_DONTWAIT = 0x40;
 
 /**
- * The TX kick (sendto with no data) of a device on `ifname`: returns false
- * when the link is down (ENETDOWN: the frames stay queued and go once it is
- * up), true otherwise; throws InterfaceGoneError when the interface went away
- * (ENXIO / ENODEV from an unbound socket).
+ * The TX kick (sendto with no data) of a device, shared by both kinds. A
+ * down link (ENETDOWN) keeps the frames queued: they go once it is up, and
+ * the outage is counted once in `counters.linkDowns`, however many kicks
+ * meet it. An interface that went away (ENXIO / ENODEV from an unbound
+ * socket) throws InterfaceGoneError.
  */
-export function kickTx(fd: number, name: string, ifname: string, ifindex: number, sent: number): boolean {
-  let r: number;
-  try {
-    r = native.sendto(fd, null, MSG_DONTWAIT, null);
-  } catch (e) {
-    const code = errnoOf(e);
-    if ((code === 'ENXIO' || code === 'ENODEV') && linkState(ifname, ifindex) === 'gone') {
-      throw interfaceGone(name, ifname, `${sent} packets had been queued to send before`);
+export class TxKick {
+  private down = false;
+
+  constructor(
+    private readonly name: string,
+    private readonly ifname: string,
+    private readonly ifindex: number,
+    private readonly counters: { sent: number; linkDowns: number },
+  ) {}
+
+  kick(fd: number): void {
+    let r: number;
+    try {
+      r = native.sendto(fd, null, MSG_DONTWAIT, null);
+    } catch (e) {
+      const code = errnoOf(e);
+      if ((code === 'ENXIO' || code === 'ENODEV') && linkState(this.ifname, this.ifindex) === 'gone') {
+        throw interfaceGone(this.name, this.ifname, `${this.counters.sent} packets had been queued to send before`);
+      }
+      throw e;
     }
-    throw e;
+    const down = r === -ENETDOWN;
+    if (down && !this.down) this.counters.linkDowns++;
+    this.down = down;
   }
-  return r !== -ENETDOWN;
 }
 
 const SOL_SOCKET = 1;

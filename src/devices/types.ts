@@ -30,7 +30,11 @@ export interface DeviceStats {
   rxNoBuffer: number;
   /** frames longer than a cluster buffer, truncated (META_WIRELEN keeps the original length) */
   rxTruncated: number;
-  /** times wait() found the interface administratively down (capture resumes when it is up again) */
+  /**
+   * link outages seen: by wait() on the receive side and by the TX kick on the
+   * send side, each counting an outage once (a device that does both counts it
+   * twice). Capture resumes and queued frames go out when the link is up again.
+   */
   linkDowns: number;
   /** kernel-specific counters, by their kernel names (xdp_statistics, tpacket_stats_v3) */
   kernel: Record<string, number>;

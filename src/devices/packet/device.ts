@@ -12,7 +12,7 @@ import {
 } from '../../zc/meta.js';
 import { copyBytes, mappingOf, type Mapping } from '../../memory/copy.js';
 import { FreeBatch } from '../free-batch.js';
-import { ifindexOf, interfaceGone, kickTx, linkState, receivedBefore, mtuOf, takeSocketError } from '../iface.js';
+import { TxKick, ifindexOf, interfaceGone, linkState, receivedBefore, mtuOf, takeSocketError } from '../iface.js';
 import { sleepSync } from '../../sleep.js';
 import { emptyStats, type Device, type DeviceOptions, type DeviceStats } from '../types.js';
 import { RxRing, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID } from './rx-ring.js';
@@ -82,11 +82,13 @@ export class PacketDevice implements Device {
   private readonly giveBack: FreeBatch;
   private readonly counters: DeviceStats = emptyStats();
   private readonly kernel = { tp_packets: 0, tp_drops: 0, tp_freeze_q_cnt: 0 };
+  private readonly txKick: TxKick;
 
   constructor(name: string, ifname: string, o: PacketDeviceOptions) {
     this.name = name;
     this.ifname = ifname;
     this.ifindex = ifindexOf(ifname);
+    this.txKick = new TxKick(name, ifname, this.ifindex, this.counters);
     this.port = o.port ?? 0;
     this.source = o.source;
     this.giveBack = new FreeBatch(o.source);
@@ -217,7 +219,7 @@ export class PacketDevice implements Device {
       bytes += len;
     }
     back.flush();
-    if (queued > 0) this.kick();
+    if (queued > 0) this.txKick.kick(this.txFd);
     this.counters.sent += queued;
     this.counters.sentBytes += bytes;
     this.counters.txCompleted += queued;
@@ -227,17 +229,10 @@ export class PacketDevice implements Device {
   flush(): number {
     if (this.closed || !this.tx) return 0;
     const pending = this.tx.pending();
-    if (pending > 0) this.kick();
+    if (pending > 0) this.txKick.kick(this.txFd);
     return pending;
   }
 
-  /** Tells the kernel to send what the TX ring holds; a down link keeps it there (counted once per outage). */
-  private kick(): void {
-    const up = kickTx(this.txFd, this.name, this.ifname, this.ifindex, this.counters.sent);
-    if (!up && !this.txDown) this.counters.linkDowns++;
-    this.txDown = !up;
-  }
-  private txDown = false;
 
   wait(timeoutMs: number): boolean {
     if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);

@@ -5,7 +5,7 @@
 // the sockets' lifetime are in device.ts.
 import { META_LEN, META_OFF, META_WORDS } from '../../zc/meta.js';
 import type { FreeBatch } from '../free-batch.js';
-import { kickTx } from '../iface.js';
+import { TxKick } from '../iface.js';
 import type { DeviceStats } from '../types.js';
 import { highOf, indexOf } from './umem-addr.js';
 import type { XskSocket } from './xsk.js';
@@ -28,10 +28,13 @@ export interface TxState {
 
 export class XdpTx {
   private rr = 0;
-  private down = false;
+  /** copy mode transmits only inside sendto() */
+  private readonly txKick: TxKick;
 
   /** `socks`: the device's sockets (the array fills as they open), or [] when opened without TX */
-  constructor(private readonly socks: readonly XskSocket[], private readonly d: TxState) {}
+  constructor(private readonly socks: readonly XskSocket[], private readonly d: TxState) {
+    this.txKick = new TxKick(d.name, d.ifname, d.ifindex, d.counters);
+  }
 
   /** Device.sendBurst: queues on one socket (round robin over the queues), gives back what it cannot take. */
   sendBurst(indices: Uint32Array, n: number): number {
@@ -71,16 +74,8 @@ export class XdpTx {
       c.sentBytes += bytes;
     }
     // copy mode transmits only inside sendto(); zero-copy drivers ask when asleep
-    if (tx.needsWakeup() && (tx.local - tx.loadConsumer()) >>> 0) this.kick(s);
+    if (tx.needsWakeup() && (tx.local - tx.loadConsumer()) >>> 0) this.txKick.kick(s.fd);
     return queued;
-  }
-
-  /** TX kick (copy mode sends only inside sendto()); a down link keeps the frames queued (counted once per outage). */
-  private kick(s: XskSocket): void {
-    const d = this.d;
-    const up = kickTx(s.fd, d.name, d.ifname, d.ifindex, d.counters.sent);
-    if (!up && !this.down) d.counters.linkDowns++;
-    this.down = !up;
   }
 
   /** Completion rings -> buffer source. */
@@ -111,7 +106,7 @@ export class XdpTx {
     const c = this.d.counters;
     for (const s of this.socks) {
       const tx = s.tx!;
-      if ((tx.local - tx.loadConsumer()) >>> 0 && tx.needsWakeup()) this.kick(s);
+      if ((tx.local - tx.loadConsumer()) >>> 0 && tx.needsWakeup()) this.txKick.kick(s.fd);
     }
     this.reclaim();
     return c.sent - c.txCompleted;
