@@ -41,6 +41,15 @@ export interface Input {
   close(): void;
 }
 
+/**
+ * What to tell a user whose AF_XDP inputs (`where`: "eth0", "eth0 queue 1")
+ * are open: the frames they take (all, or those a filter matches) no longer
+ * reach the kernel's network stack, as with PF_RING ZC.
+ */
+export function stackNotice(where: readonly string[], filtered: boolean): string {
+  return `while this runs, ${filtered ? 'the frames the filter matches' : 'all frames'} on ${where.join(', ')} go to ringzero instead of the kernel's network stack`;
+}
+
 /** zc:99@0 -> { cluster: 99, queue: 0 } (a numeric "interface" means a cluster queue, as in PF_RING). */
 export function parseQueueSpec(spec: string): { cluster: number; queue: number } | null {
   const m = /^zc:(\d+)@(\d+)$/.exec(spec);
@@ -156,10 +165,7 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
       else throw new UsageError(`${spec}: this device cannot replace its filter while open`);
     },
     description: `${spec} (${d.mode}${d instanceof XdpDevice ? `, ${d.xdpAttach} XDP` : ''}${d.queues.length ? `, queue ${d.queues.join(',')}` : ''})`,
-    // AF_XDP takes the frames it redirects away from the kernel's stack, as PF_RING ZC does
-    notice: d instanceof XdpDevice
-      ? `while this runs, ${place === 'xdp' ? 'the frames the filter matches' : 'all frames'} on ${d.ifname}${d.queues.length === 1 ? ` queue ${d.queues[0]}` : ''} go to ringzero instead of the kernel's network stack`
-      : null,
+    notice: d instanceof XdpDevice ? stackNotice([`${d.ifname}${d.queues.length === 1 ? ` queue ${d.queues[0]}` : ''}`], place === 'xdp') : null,
     recv(out, max, waitMs) {
       coalesce.before();
       let n = d.recvBurst(out, max);

@@ -9,6 +9,7 @@ import { runLoop, type LoopResult } from './loop.js';
 import { absoluteLine, actualLine, thousands } from './format.js';
 import { serveMetrics, type Sample } from './metrics.js';
 import { sleepSync } from '../sleep.js';
+import { stackNotice } from './endpoint.js';
 
 export const OWNER_FLAGS: FlagSpec[] = [
   { names: ['c', 'cluster'], value: true, help: 'cluster id (required): consumers attach with -i zc:ID@QUEUE' },
@@ -79,9 +80,8 @@ export async function whenReady(handle: WorkerHandle, cluster: Cluster): Promise
 export function consumerHints(c: Cluster, queues: number, inputs: readonly string[] = [], filtered = false): string {
   const lines = [`Cluster ${c.id} is up (${c.hugetlb ? 'hugepages' : c.path}). Run the consumers:`];
   for (let q = 0; q < queues; q++) lines.push(`  ringzero count -i zc:${c.id}@${q}`);
-  // AF_XDP takes the frames it redirects away from the kernel's stack, as PF_RING ZC does
   const xdp = inputs.filter((i) => i.startsWith('zc:')).map((i) => i.slice(3));
-  if (xdp.length > 0) lines.push(`(while this runs, ${filtered ? 'the frames the filter matches' : 'all frames'} on ${xdp.join(', ')} go to ringzero instead of the kernel's network stack)`);
+  if (xdp.length > 0) lines.push(`(${stackNotice(xdp, filtered)})`);
   return lines.join('\n');
 }
 
