@@ -60,6 +60,31 @@ for (const kind of ['zc', 'standard'] as const) {
   });
 }
 
+test('zc device puts the data right after a cluster headroom larger than XDP\'s own 256 bytes', { skip }, async () => {
+  // headroom 320 = XDP_PACKET_HEADROOM + 64 of UMEM headroom: the kernel
+  // reports the data offset in the descriptor's top bits (unaligned chunks)
+  // or in its low bits (aligned); either way it must come out as 320.
+  await withVethPair(async (pair) => {
+    const cluster = Cluster.create({ id: testClusterId(), buffers: 1024, headroom: 320, hugepages: 'never' });
+    const pool = cluster.pool();
+    const dev = openDevice(`zc:${pair.host}`, { memory: cluster.memory, source: pool, queue: 0 });
+    try {
+      const sizes = [60, 61, 777, 1514];
+      peerSend(pair, ['--sizes', sizes.join(','), '--first', '50']);
+      const got = drainDevice(dev, cluster.memory, pool, sizes.length);
+      assert.equal(got.length, sizes.length);
+      for (let i = 0; i < sizes.length; i++) {
+        assert.equal(got[i].off, 320, `frame ${i}: data offset`);
+        assert.equal(got[i].hex, Buffer.from(testFrame(50 + i, sizes[i])).toString('hex'), `frame ${i} differs`);
+      }
+    } finally {
+      dev.close();
+      assert.equal(pool.available, 1024, 'every buffer is back in the pool after close');
+      cluster.close();
+    }
+  });
+});
+
 test('zc device without a queue binds one socket per RX queue of a multi-queue veth and receives everything', { skip }, async () => {
   await withVethPair(async (pair) => {
     const cluster = Cluster.create({ id: testClusterId(), buffers: 4096, hugepages: 'never' });

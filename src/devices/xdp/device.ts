@@ -195,11 +195,14 @@ export class XdpDevice implements Device {
     let bytes = 0;
     for (let i = 0; i < n; i++) {
       const w = rx.entry(cons + i);
+      // addr: the filled chunk's address in bits 0-47 and, in unaligned
+      // chunk mode, the data's offset in it in bits 48-63 (xp_get_handle);
+      // aligned, the data's own address (top bits 0). The sum covers both.
       const lo = u32[w], hi = u32[w + 1], len = u32[w + 2];
-      const idx = indexOf(lo, hi, shift, cph);
+      const idx = indexOf(lo, hi & 0xffff, shift, cph);
       const mm = idx * META_WORDS;
       meta[mm + META_LEN] = len;
-      meta[mm + META_OFF] = lo & offMask;
+      meta[mm + META_OFF] = (lo & offMask) + (hi >>> 16);
       meta[mm + META_SEC] = sec;
       meta[mm + META_NSEC] = nsec;
       meta[mm + META_HASH] = 0;
