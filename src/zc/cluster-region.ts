@@ -1,0 +1,120 @@
+// The file behind a cluster (one shared region, layout.ts): its name, how the
+// owner fills it in and replaces a dead owner's stale one, and how attachers
+// find it (by name, by path, or on an ivshmem device inside a VM) and check
+// its header before trusting it.
+import { readFileSync } from 'node:fs';
+import { isAlive, selfStartTime } from '../memory/proc.js';
+import { checkHeader, H, HEADER_BYTES, HF, REGION_KIND, REGION_MAGIC, REGION_STATE, REGION_VERSION } from '../memory/header.js';
+import { listRegions, openRegion, openRegionFile, removeRegion, type OpenedRegion } from '../memory/region.js';
+import { findBarRegion, isPciResource, openBarRegion } from '../vm/guest.js';
+import { ClusterClosedError, ClusterExistsError, ClusterNotFoundError, RegionMismatchError } from '../errors.js';
+import { beatNow } from './attach.js';
+import { CH, P, Q, QUEUE_CTRL_WORDS, readLayout, TAG_POOL, writeShape, type ClusterLayout } from './layout.js';
+import { META_OFF, META_TAG, META_WORDS } from './meta.js';
+
+export const regionName = (id: number) => `ringzero-cluster-${id}`;
+
+/**
+ * The region of cluster `id`: the given file or ivshmem BAR, else by name in
+ * the region folders, else (inside a VM) the ivshmem device whose header names
+ * cluster `id`.
+ */
+export function findRegion(id: number, path: string | undefined, validate: (head: Uint8Array, size: number, path: string) => void): OpenedRegion {
+  if (path !== undefined) {
+    if (isPciResource(path)) return openBarRegion(path, HEADER_BYTES, validate);
+    const r = openRegionFile(path, HEADER_BYTES, validate);
+    if (!r) throw new ClusterNotFoundError(`${path} does not exist: is the owner of cluster ${id} running?`);
+    return r;
+  }
+  try {
+    return openRegion(regionName(id), HEADER_BYTES, validate);
+  } catch (e) {
+    if (!(e instanceof ClusterNotFoundError)) throw e;
+    const names = (head: Uint8Array) => {
+      const u32 = new Uint32Array(head.buffer, head.byteOffset, CH.ID + 1);
+      return u32[H.MAGIC] === REGION_MAGIC && u32[CH.ID] === id;
+    };
+    const bar = findBarRegion(names, HEADER_BYTES, validate);
+    if (bar) return bar;
+    throw new ClusterNotFoundError(`${e.message} (nor on an ivshmem device, inside a VM)`);
+  }
+}
+
+export function initRegion(sab: SharedArrayBuffer, l: ClusterLayout): void {
+  const u32 = new Uint32Array(sab);
+  const f64 = new Float64Array(sab, 0, Math.floor(sab.byteLength / 8));
+  u32[H.MAGIC] = REGION_MAGIC;
+  u32[H.VERSION] = REGION_VERSION;
+  u32[H.KIND] = REGION_KIND.CLUSTER;
+  u32[H.HEADER_BYTES] = HEADER_BYTES;
+  u32[H.STATE] = REGION_STATE.INIT;
+  u32[H.OWNER_PID] = process.pid;
+  u32[H.OWNER_HEARTBEAT] = beatNow();
+  f64[HF.TOTAL_BYTES] = sab.byteLength;
+  f64[HF.OWNER_START] = selfStartTime();
+  f64[HF.CREATED_MS] = Date.now();
+  writeShape(u32, f64, l);
+  const meta = new Uint32Array(sab, l.metaOffset, l.bufferCount * META_WORDS);
+  let first = 0;
+  l.poolSizes.forEach((size, p) => {
+    const w = new Uint32Array(sab, l.poolsOffset + p * l.poolStride, l.poolStride / 4);
+    w[P.FIRST] = first;
+    w[P.CAPACITY] = size;
+    w[P.NBUF] = size;
+    // Stack top is the lowest index, so allocation starts at buffer `first`.
+    for (let i = 0; i < size; i++) w[64 + i] = first + size - 1 - i;
+    w[P.COUNT] = size;
+    for (let b = first; b < first + size; b++) {
+      meta[b * META_WORDS + META_TAG] = (TAG_POOL | p) >>> 0;
+      meta[b * META_WORDS + META_OFF] = l.headroom;
+    }
+    first += size;
+  });
+  for (let q = 0; q < l.queueCount; q++) {
+    const c = new Uint32Array(sab, l.queuesOffset + q * l.queueStride, QUEUE_CTRL_WORDS);
+    c[Q.POOL] = l.queuePools[q];
+    c[Q.QUEUE_ID] = q;
+  }
+}
+
+export function validateHeader(head: Uint8Array, fileSize: number, path: string, id: number): void {
+  const u32 = new Uint32Array(head.buffer, head.byteOffset, HEADER_BYTES / 4);
+  const f64 = new Float64Array(head.buffer, head.byteOffset, HEADER_BYTES / 8);
+  const problem = checkHeader(u32, f64, REGION_KIND.CLUSTER, fileSize);
+  if (problem) {
+    throw new RegionMismatchError(`${path} is not a usable ringzero cluster: ${problem.field} is ${problem.found}, expected ${problem.expected}` +
+      (problem.field === 'layout version' ? ' (the owner runs another ringzero version: use the same version on both sides)' : ' (corrupt or foreign file: remove it, or run `ringzero cleanup`)'));
+  }
+  if (u32[H.STATE] !== REGION_STATE.READY) {
+    throw new ClusterClosedError(u32[H.STATE] === REGION_STATE.CLOSED ? `cluster ${id} is shut down` : `cluster ${id} is still being created; retry`);
+  }
+  try {
+    readLayout(u32, f64);
+  } catch (e) {
+    throw new RegionMismatchError(`${path}: inconsistent layout: ${(e as Error).message}`);
+  }
+}
+
+/** State of an existing region, from its header. */
+export function inspectRegion(path: string): { ownerPid: number; ownerAlive: boolean; magicOk: boolean; id: number } {
+  const head = readFileSync(path).subarray(0, HEADER_BYTES);
+  const b = new Uint8Array(HEADER_BYTES);
+  b.set(head);
+  const u32 = new Uint32Array(b.buffer);
+  const f64 = new Float64Array(b.buffer);
+  const magicOk = u32[H.MAGIC] === REGION_MAGIC;
+  const ownerPid = u32[H.OWNER_PID];
+  return { ownerPid, ownerAlive: magicOk && isAlive(ownerPid, f64[HF.OWNER_START]), magicOk, id: u32[H.LAYOUT] };
+}
+
+export function removeIfStale(id: number, warn: (m: string) => void): void {
+  for (const path of listRegions(regionName(id))) {
+    if (!path.endsWith('/' + regionName(id))) continue;
+    let st;
+    try { st = inspectRegion(path); } catch { continue; }
+    if (!st.magicOk) throw new RegionMismatchError(`${path} exists and is not a ringzero region: remove it by hand or pick another cluster id`);
+    if (st.ownerAlive) throw new ClusterExistsError(`cluster ${id} is already owned by live pid ${st.ownerPid}: stop that process or choose another cluster id`);
+    warn(`removing stale region ${path} of cluster ${id}: its owner (pid ${st.ownerPid}) is dead`);
+    removeRegion(path);
+  }
+}
