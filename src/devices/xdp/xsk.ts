@@ -80,8 +80,6 @@ export class XskSocket {
   zeroCopy = false;
   /** descriptors one TX kick may send (copy mode); 32 unless XDP_MAX_TX_SKB_BUDGET raised it */
   txBudget = 32;
-  /** the UMEM this socket registered is in unaligned chunk mode (false for a socket sharing another's UMEM) */
-  unalignedChunks = false;
   private closed = false;
 
   constructor(cfg: XskConfig) {
@@ -157,7 +155,6 @@ export class XskSocket {
     try {
       try {
         native.setsockopt(this.fd, SOL_XDP, XDP_UMEM_REG, reg, [[0, area]]);
-        this.unalignedChunks = true;
       } catch (e) {
         if (errnoOf(e) !== 'EINVAL') throw e;
         reg[6] = 0; // a kernel without unaligned chunks refuses the flag
