@@ -47,7 +47,7 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   const core = a.core !== undefined ? intFlag(a, 'core', 0) : -1; // parsed before anything is opened
   const format = { format: a.pcapng ? 'pcapng' as const : 'pcap' as const, nanosecond: !a.micro, snaplen };
   const input = openInput(a.interface, {
-    filter: filter?.expression, bufferKiB: bufferKiBFlag(a), beforeOpen: (c, pool) => warmUp(c, pool, format),
+    filter: filter?.expression, bufferKiB: bufferKiBFlag(a), snaplen, beforeOpen: (c, pool) => warmUp(c, pool, format),
   });
   if (core >= 0) {
     const { native } = await import('../native/index.js');
@@ -134,15 +134,19 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   unReload();
   const drops = input.drops();
   const kernel = input.device ? input.device.stats().kernelDrops : 0;
+  // frames longer than a cluster buffer (64 KiB by default, capture-buffers.ts) keep what fits
+  const cut = input.device ? input.device.stats().rxTruncated : 0;
+  const bufferSize = input.cluster.layout.bufferSize;
   input.close();
   if (ended) log(ended);
   const files = writer.stats.files;
   if (a.json) {
     // The JSON goes to standard output unless the capture itself does.
-    (toStdout ? process.stderr : process.stdout).write(JSON.stringify({ packets: captured, bytes: ctx.wireBytes, drops, kernel_drops: kernel, queue_drops: input.device ? 0 : drops, duration_s: result.duration_s, pps: result.pps, files }) + '\n');
+    (toStdout ? process.stderr : process.stdout).write(JSON.stringify({ packets: captured, bytes: ctx.wireBytes, drops, kernel_drops: kernel, queue_drops: input.device ? 0 : drops, duration_s: result.duration_s, pps: result.pps, files, cut }) + '\n');
   } else if (!a.quiet) {
     log(`${thousands(captured)} packets captured, ${thousands(kernel)} dropped by the kernel, ${thousands(input.device ? 0 : drops)} dropped by the queue, ${files} file${files === 1 ? '' : 's'}`);
   }
+  if (cut > 0) log(`${thousands(cut)} frames were longer than the ${thousands(bufferSize)}-byte cluster buffers: each kept its first bytes, with its true length as the wire length`);
   if (failure) throw failure;
   return ended && !/shut down by its owner/.test(ended) ? 1 : 0;
 }

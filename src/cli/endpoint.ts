@@ -10,6 +10,7 @@ import { compileFor, deviceFilterOptions } from './filter-option.js';
 import type { CompiledFilter } from '../filter/index.js';
 import type { FilterFunction } from '../filter/js.js';
 import { Coalescer } from '../devices/coalesce.js';
+import { captureBuffers } from './capture-buffers.js';
 import { sleepSync } from '../sleep.js';
 
 export interface Input {
@@ -70,6 +71,8 @@ export interface InputOptions {
   filter?: string;
   /** tcpdump -B: the kernel capture buffer of a standard (AF_PACKET) device, in KiB (default CAPTURE_BUFFER_KIB) */
   bufferKiB?: number;
+  /** bytes of each frame the command keeps (dump -s): the cluster buffers are sized to hold them (capture-buffers.ts) */
+  snaplen?: number;
   /**
    * Runs once the cluster and its pool exist and before a network device
    * opens (not for files or queues): the capture commands warm their packet
@@ -117,7 +120,8 @@ export function bufferKiBFlag(a: Parsed): number | undefined {
 export function openInput(spec: string, o: InputOptions = {}): Input {
   const q = parseQueueSpec(spec);
   if (q) return queueInput(q.cluster, q.queue, o.filter);
-  const cluster = Cluster.create({ id: o.clusterId ?? privateClusterId(), buffers: o.buffers ?? 16384, hugepages: 'auto' });
+  const sizing = captureBuffers(spec, o.snaplen);
+  const cluster = Cluster.create({ id: o.clusterId ?? privateClusterId(), buffers: o.buffers ?? sizing.buffers, bufferSize: sizing.bufferSize, hugepages: 'auto' });
   let pool: BufferPool | null = null;
   let dev: Device | null = null;
   let jsFilter: FilterFunction | null = null;

@@ -89,7 +89,6 @@ export class PcapDevice implements Device {
       meta[b + META_PORT] = this.port;
       meta[b + META_HASH] = 0;
       this.st.receivedBytes += this.rec.caplen[i];
-      if (this.rec.caplen[i] < this.rec.wirelen[i]) this.st.rxTruncated++;
     }
     if (got < k) this.o.source.free(out.subarray(at + got, at + k), k - got);
     this.st.received += got;
@@ -138,7 +137,8 @@ export class PcapDevice implements Device {
   flush(): number { return 0; }
 
   stats(): DeviceStats {
-    return { ...this.st, kernel: { ...this.reader.stats } as unknown as Record<string, number> };
+    // rxTruncated: records longer than a cluster buffer; records the file itself holds cut (caplen < wirelen) are not ours to count
+    return { ...this.st, rxTruncated: this.reader.stats.cutToCapacity, kernel: { ...this.reader.stats } as unknown as Record<string, number> };
   }
 
   close(): void {

@@ -1,0 +1,51 @@
+// How big the cluster buffers of a capture input (count, dump) are. A frame
+// is kept whole only if it fits one buffer; a longer one is cut to the buffer
+// and counted (DeviceStats.rxTruncated), and the commands report the count.
+//
+// Frames longer than the MTU are common on a standard (AF_PACKET) device: a
+// TCP sender on the same host hands veth and loopback GSO packets of up to 64
+// KiB, and a NIC with GRO merges received segments. tcpdump keeps them whole
+// (snaplen 262144), so the standard device and capture files get buffers for
+// 64 KiB frames by default, in fewer buffers so the region stays at 64 MiB.
+// Measured with `npm run bench -- files` (live part, 2 runs each): dump -i
+// IFACE used 189/216 CPU ns per frame with 64 KiB buffers against 179/198 with
+// 2 KiB ones; reading a 2M-frame file took the same time. `-s` below 64 KiB
+// gives smaller buffers. AF_XDP frames never exceed the MTU (no GSO, no
+// multi-buffer here), and its chunks are at most a page: 2048 or 4096 bytes.
+import { mtuOf } from '../devices/iface.js';
+
+/** The largest cluster buffer (zc/layout.ts). */
+const MAX_BUFFER = 65536;
+/** The largest AF_XDP chunk without hugepages: the page size. */
+const MAX_XDP_CHUNK = 4096;
+/** The kernel keeps XDP_PACKET_HEADROOM (256) bytes before the frame in every AF_XDP chunk. */
+const XDP_HEADROOM = 256;
+/** Ethernet header plus one 802.1Q tag, beyond the MTU. */
+const L2_OVERHEAD = 18;
+/** The standard device and the file reader shift a frame by up to 3 bytes to copy it in words. */
+const ALIGN_SLACK = 3;
+/** The region a capture input maps: at most this many bytes of buffers, unless that leaves fewer than MIN_BUFFERS. */
+const REGION_BYTES = 64 << 20;
+const MIN_BUFFERS = 1024;
+/** An AF_XDP input keeps 8192 buffers in its fill ring and needs as many again to hand out. */
+export const XDP_BUFFERS = 16384;
+
+function pow2AtLeast(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/**
+ * Buffer size and count for capturing from `spec` (zc:IFACE[@Q], IFACE or
+ * pcap:FILE) keeping up to `snaplen` bytes of each frame.
+ */
+export function captureBuffers(spec: string, snaplen = 262144): { bufferSize: number; buffers: number } {
+  if (spec.startsWith('zc:')) {
+    const mtu = mtuOf(spec.slice(3).split('@')[0]);
+    const frame = Math.min(snaplen, mtu + L2_OVERHEAD);
+    return { bufferSize: Math.min(MAX_XDP_CHUNK, Math.max(2048, pow2AtLeast(frame + XDP_HEADROOM))), buffers: XDP_BUFFERS };
+  }
+  const bufferSize = Math.min(MAX_BUFFER, Math.max(2048, pow2AtLeast(Math.min(snaplen, MAX_BUFFER) + ALIGN_SLACK)));
+  return { bufferSize, buffers: Math.min(XDP_BUFFERS, Math.max(MIN_BUFFERS, REGION_BYTES / bufferSize)) };
+}
