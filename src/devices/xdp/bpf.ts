@@ -145,7 +145,8 @@ export function attachXdpLink(progFd: number, ifindex: number, ifname: string, f
       throw new XdpMtuTooLargeError(
         `native XDP refused ${ifname}: the MTU of the interface or of its veth peer is too large (ERANGE). ` +
         `Lower it on both ends (ip link set dev ${ifname} mtu 1500, and the peer), ` +
-        "or open with { xdpAttach: 'generic' } (slower, skb-based XDP).", e,
+        `or capture from the standard device '${ifname}' (AF_PACKET) instead; from the API, opening with ` +
+        "{ xdpAttach: 'generic' } (slower, skb-based XDP) also works.", e,
       );
     }
     rethrowPermission(e, 'CAP_NET_ADMIN and CAP_BPF', `attaching XDP to ${ifname} (bpf BPF_LINK_CREATE)`);
