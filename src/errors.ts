@@ -42,6 +42,10 @@ export class QueueBusyError extends RingzeroError {
 export class EvictedError extends RingzeroError {
   constructor(message: string) { super('ERR_RINGZERO_EVICTED', message); }
 }
+/** A pipeline stage (thread or process) that the owner started ended while the pipeline ran. */
+export class StageDiedError extends RingzeroError {
+  constructor(message: string, options?: { cause?: unknown }) { super('ERR_RINGZERO_STAGE_DIED', message, options); }
+}
 /** An argument is out of range or of the wrong kind. */
 export class InvalidArgumentError extends RingzeroError {
   constructor(message: string) { super('ERR_RINGZERO_INVALID_ARGUMENT', message); }

@@ -1,12 +1,17 @@
 // ringzero fanout and pipeline end to end on a veth pair: every consumer of
 // a fanout gets every packet; a pipeline passes every packet through its
-// stages (threads or processes) to the last queue.
+// stages (threads or processes) to the last queue; a stage that dies ends
+// the pipeline with its reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createVethPair, type VethPair } from './helpers/netns.js';
 import { firstOf, needNetns } from './helpers/env.js';
 import { testClusterId } from './helpers/zc-procs.js';
 import { BIN, lastJson, sleep, start, until } from './helpers/cli.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { regionName } from '../src/zc/cluster.js';
+import { SHM_DIR } from '../src/memory/region.js';
 
 const skip = firstOf(needNetns());
 const send = (veth: VethPair, n: number) =>
@@ -64,3 +69,29 @@ for (const processes of [false, true]) {
     }
   });
 }
+
+test('pipeline --processes: a SIGKILLed stage ends the owner with exit 1 and ERR_RINGZERO_STAGE_DIED naming the stage', { skip }, async () => {
+  const veth = createVethPair();
+  const id = testClusterId();
+  try {
+    const p = start(['pipeline', '-i', `zc:${veth.host}`, '-c', String(id), '-s', '2', '--processes', '--quiet']);
+    await until(() => p.err().includes('Run the consumer') || p.p.exitCode !== null, 'pipeline');
+    const stages = execFileSync('pgrep', ['-P', String(p.p.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    assert.equal(stages.length, 2, 'two stage processes');
+    process.kill(stages[1], 'SIGKILL');
+    const r = await p.done;
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, new RegExp(`stage 2 \\(process ${stages[1]}, queue 1 -> queue 2\\) ended while the pipeline ran.*signal SIGKILL.*nothing drains queue 1 any more.*\\[ERR_RINGZERO_STAGE_DIED\\]`));
+    // Nothing left behind: the other stage stopped, the region removed.
+    for (const pid of stages) assert.throws(() => process.kill(pid, 0), /ESRCH/);
+    assert.ok(!existsSync(`${SHM_DIR}/${regionName(id)}`));
+  } finally {
+    veth.remove();
+  }
+});
+
+test('pipeline --help says what happens when a stage or the last consumer dies', () => {
+  const out = execFileSync(process.execPath, [BIN, 'pipeline', '--help'], { encoding: 'utf8' });
+  assert.match(out, /If a stage dies .* exit 1 and ERR_RINGZERO_STAGE_DIED/);
+  assert.match(out, /last queue is treated as balance treats its consumers/);
+});

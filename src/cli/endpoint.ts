@@ -1,5 +1,6 @@
 // What `-i` names: a device (zc:IFACE[@Q], IFACE, pcap:FILE) on a private cluster, or a
 // queue of another process's cluster (zc:CLUSTER@QUEUE, numeric cluster id).
+import { selfPidNs } from '../memory/proc.js';
 import { Cluster } from '../zc/cluster.js';
 import type { BufferPool } from '../zc/pool.js';
 import type { QueueConsumer } from '../zc/consumer.js';
@@ -57,9 +58,13 @@ export function parseQueueSpec(spec: string): { cluster: number; queue: number }
   return m ? { cluster: Number(m[1]), queue: Number(m[2]) } : null;
 }
 
-/** A cluster id for a command's private cluster (unlikely to collide with user ids). */
+/**
+ * A cluster id for a command's private cluster (unlikely to collide with user
+ * ids). Pids repeat across PID namespaces (every container has a pid 1), so
+ * the namespace is mixed in: two containers' `count` get different ids.
+ */
 export function privateClusterId(): number {
-  return 0x40000000 + (process.pid & 0x3fffffff);
+  return 0x40000000 + (((process.pid ^ Math.imul(selfPidNs(), 0x9e3779b1)) >>> 0) & 0x3fffffff);
 }
 
 export interface InputOptions {

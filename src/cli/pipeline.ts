@@ -4,11 +4,18 @@
 // id), or run a user function (--fn MODULE[:EXPORT]) that may drop packets.
 // `ringzero pipeline --stage -c ID --in Q --out R` runs one stage alone in
 // this process, attached to a running cluster (PF_RING's stage process).
+//
+// A stage the owner started (thread or process) that ends while the pipeline
+// runs (killed, crashed) ends the pipeline with exit 1 and
+// ERR_RINGZERO_STAGE_DIED naming it: nothing else would drain its input
+// queue. The consumer of the last queue is an outside process, as balance's
+// consumers are: if it dies its queue is reclaimed and waits for a new one.
 import { startBalancer, startStage, startStageProcess, type FunctionSpec, type WorkerHandle, type WorkerStats } from '../workers/index.js';
 import { parseArgs, usage, intFlag, UsageError, type FlagSpec } from './args.js';
 import { OWNER_FLAGS, createOwnedCluster, runOwner } from './owner.js';
 import { parseInputs } from './balance.js';
 import { resolve } from 'node:path';
+import { StageDiedError } from '../errors.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['i', 'interface'], value: true, help: 'input devices, comma-separated' },
@@ -29,7 +36,12 @@ function fnSpec(v: unknown): FunctionSpec | undefined {
 
 export async function pipelineCommand(argv: string[]): Promise<number> {
   const a = parseArgs(argv, FLAGS, 'pipeline');
-  if (a.help) { process.stdout.write(usage('pipeline', 'A chain of queues with one stage per thread or process (zpipeline_ipc).', FLAGS)); return 0; }
+  if (a.help) {
+    process.stdout.write(usage('pipeline', 'A chain of queues with one stage per thread or process (zpipeline_ipc). ' +
+      'If a stage dies (killed, crashed), the pipeline stops with exit 1 and ERR_RINGZERO_STAGE_DIED naming it. ' +
+      'The consumer of the last queue is treated as balance treats its consumers: if it dies, its queue is reclaimed and waits for a new consumer.', FLAGS));
+    return 0;
+  }
   if (a.stage) return standaloneStage(a);
   const inputs = parseInputs(a.interface, 'pipeline');
   const stages = intFlag(a, 'stages', 1, 1, 32);
@@ -54,12 +66,32 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
     throw e;
   }
   console.error(`Cluster ${cluster.id}: ${inputs.map((i) => (i as { name: string }).name).join(',')} -> q0${Array.from({ length: stages }, (_, s) => ` -> stage ${s + 1}${a.processes ? ' (process)' : ''} -> q${s + 1}`).join('')}\nRun the consumer:\n  ringzero count -i zc:${cluster.id}@${stages}`);
+  // A stage that ends on its own ends the run (runOwner watches handle.done);
+  // stop() then rethrows why, after stopping the rest.
+  let stopping = false;
+  let death: StageDiedError | null = null;
+  const stageDied = new Promise<never>((_, reject) => {
+    stageHandles.forEach((h, i) => {
+      const what = `stage ${i + 1} (${'pid' in h ? `process ${h.pid}` : 'thread'}, queue ${i} -> queue ${i + 1})`;
+      const died = (e?: Error) => {
+        if (stopping || death) return;
+        death = new StageDiedError(`pipeline: ${what} ended while the pipeline ran${e ? `: ${e.message.trim().replace(/:$/, '')}` : ''}; ` +
+          `nothing drains queue ${i} any more, so the pipeline stopped: find out why the stage died and start the pipeline again`, { cause: e });
+        reject(death);
+      };
+      h.done.then(() => died(), died);
+    });
+  });
+  stageDied.catch(() => {});
   // Stop the stages before the head so nothing is left mid-chain, then report.
   const stopAll = async (): Promise<WorkerStats> => {
-    for (const h of stageHandles.reverse()) await h.stop().catch(() => {});
-    return head.stop();
+    if (!death) stopping = true;
+    for (const h of [...stageHandles].reverse()) await h.stop().catch(() => {});
+    const s = await head.stop();
+    if (death) throw death;
+    return s;
   };
-  const handle: WorkerHandle = { ready: head.ready, done: head.done, stats: () => head.stats(), stop: stopAll };
+  const handle: WorkerHandle = { ready: head.ready, done: Promise.race([head.done, stageDied]), stats: () => head.stats(), stop: stopAll };
   await runOwner(a, {
     command: 'pipeline', cluster, handle, queues,
     bytes: (b) => b[0], // the first queue takes everything the head received

@@ -1,13 +1,16 @@
 // ringzero stats -c ID: reads the shared counters of a running cluster from
-// any process, once or every second (-w).
+// any process, once or every second (-w). Attach errors keep their own code
+// (CLUSTER_NOT_FOUND, REGION_UNSAFE, CLUSTER_CLOSED for a dead owner, ...).
+// With -w, the owner's death or shutdown ends the watch with exit 1 and its
+// error; Ctrl-C (SIGINT) or SIGTERM ends it with 0, as in the other commands.
 import { Cluster } from '../zc/cluster.js';
-import { clusterSnapshot, listClusters } from '../zc/admin.js';
-import { intFlag, parseArgs, usage, UsageError, type FlagSpec } from './args.js';
+import { clusterSnapshot, listClusters, type RegionStatus } from '../zc/admin.js';
+import { intFlag, parseArgs, usage, type FlagSpec } from './args.js';
 import { thousands } from './format.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['c', 'cluster'], value: true, help: 'cluster id (without it: list the clusters)' },
-  { names: ['w', 'watch'], value: false, help: 'print again every second until interrupted' },
+  { names: ['w', 'watch'], value: false, help: 'print again every second until interrupted (exit 0) or the owner dies or shuts down (exit 1)' },
   { names: ['json'], value: false, help: 'one JSON object' },
   { names: ['h', 'help'], value: false, help: 'this help' },
 ];
@@ -19,18 +22,18 @@ export async function statsCommand(argv: string[]): Promise<number> {
     const list = listClusters();
     if (a.json) console.log(JSON.stringify(list));
     else if (list.length === 0) console.log('no clusters');
-    else for (const r of list) console.log(`cluster ${r.id}: ${r.path} owner pid ${r.ownerPid} ${r.ownerAlive ? 'running' : 'DEAD (run ringzero cleanup)'}`);
+    else for (const r of list) console.log(`cluster ${r.id}: ${r.path} ${describeRegion(r)}`);
     return 0;
   }
   const id = intFlag(a, 'cluster', 0, 0, 0xffffffff);
-  let c: Cluster;
-  try {
-    c = Cluster.attach(id);
-  } catch (e) {
-    throw new UsageError(`stats: cannot attach to cluster ${id}: ${(e as Error).message}`);
-  }
+  const c = Cluster.attach(id); // its error (and code) is the command's
+  let interrupted = false;
+  let wake: () => void = () => {};
+  const onSignal = () => { interrupted = true; wake(); };
+  if (a.watch) { process.on('SIGINT', onSignal); process.on('SIGTERM', onSignal); }
   try {
     for (;;) {
+      c.checkOwner(); // the owner died or shut down: ClusterClosedError, exit 1
       const s = clusterSnapshot(c);
       if (a.json) console.log(JSON.stringify(s));
       else {
@@ -41,13 +44,23 @@ export async function statsCommand(argv: string[]): Promise<number> {
         }
         for (const p of s.attached) {
           const what = p.role === 'owner' ? 'owner' : `${p.role} of ${p.role === 'pool' ? 'pool' : 'queue'} ${p.target}`;
-          console.log(`  ${what}: ${p.guest ? 'guest VM' : `pid ${p.pid} tid ${p.tid}`} ${p.state}, heartbeat ${p.heartbeatAgeMs} ms ago`);
+          const who = p.guest ? 'guest VM' : `pid ${p.pid} tid ${p.tid}${p.foreignPidNs ? ' (another PID namespace)' : ''}`;
+          console.log(`  ${what}: ${who} ${p.state}, heartbeat ${p.heartbeatAgeMs} ms ago`);
         }
       }
-      if (!a.watch) return 0;
-      await new Promise((r) => setTimeout(r, 1000));
+      if (!a.watch || interrupted) return 0;
+      await new Promise<void>((r) => { const t = setTimeout(r, 1000); wake = () => { clearTimeout(t); r(); }; });
+      if (interrupted) return 0;
     }
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     c.close();
   }
+}
+
+function describeRegion(r: RegionStatus): string {
+  if (!r.valid) return 'not a readable ringzero region (see ringzero cleanup -n)';
+  const owner = `owner pid ${r.ownerPid}${r.foreignPidNs ? ' (another PID namespace)' : ''}`;
+  return `${owner} ${r.ownerAlive ? 'running' : 'DEAD (run ringzero cleanup)'}`;
 }

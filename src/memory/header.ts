@@ -6,7 +6,8 @@
 // 8-byte aligned offsets (exact below 2^53; no BigInt on any path).
 
 export const REGION_MAGIC = 0x305a5a52; // "RZZ0" read as little-endian bytes 'R','Z','Z','0'
-export const REGION_VERSION = 1;
+// 2: OWNER_PIDNS in the header, PIDNS and PROC_BEAT in attach slots (liveness across PID namespaces)
+export const REGION_VERSION = 2;
 export const HEADER_BYTES = 4096;
 
 /** u32 word indices */
@@ -20,6 +21,8 @@ export const H = {
   OWNER_PID: 5,
   /** u32 written by the owner now and then (ms clock, wraps): shows it makes progress */
   OWNER_HEARTBEAT: 6,
+  /** the owner's PID namespace (proc.ts selfPidNs): a checker elsewhere judges it by OWNER_HEARTBEAT, not by pid */
+  OWNER_PIDNS: 7,
   /** first word of the layout-specific part (words 16.. ; the f64 fields sit at words 8..15) */
   LAYOUT: 16,
 } as const;

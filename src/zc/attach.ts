@@ -14,7 +14,13 @@
 // which need not agree with ours (a VM's clock starts from the RTC's whole
 // seconds, or anywhere its admin set it), so the age of a guest's heartbeat is
 // measured on our clock, from when this process saw the word change.
-import { isAlive, selfStartTime, selfTid } from '../memory/proc.js';
+//
+// Parties in another PID namespace than the checker's (containers) have pids
+// that cannot be looked up here (proc.ts): they are alive while their
+// process's beat (PROC_BEAT, written by a timer of that process for all its
+// slots: beatProcess) is younger than the cluster's guest timeout. Host and
+// containers share the real-time clock, so that age is read on our clock.
+import { isAlive, pidsComparable, selfPidNs, selfStartTime, selfTid } from '../memory/proc.js';
 import { A, ATTACH_FLAG_GUEST, ATTACH_SLOT_BYTES, ATTACH_STATE } from './layout.js';
 import { QueueBusyError } from '../errors.js';
 
@@ -33,6 +39,8 @@ export interface AttachInfo {
   role: number;
   target: number;
   guest: boolean;
+  /** registered from another PID namespace: its pid is not ours to look up */
+  foreignPidNs: boolean;
   heartbeatAgeMs: number;
 }
 
@@ -78,7 +86,9 @@ export class AttachTable {
       this.u32[this.w(s, A.ROLE)] = role;
       this.u32[this.w(s, A.TARGET)] = target;
       this.u32[this.w(s, A.FLAGS)] = guest ? ATTACH_FLAG_GUEST : 0;
+      this.u32[this.w(s, A.PIDNS)] = guest ? 0 : selfPidNs();
       this.u32[this.w(s, A.HEARTBEAT)] = beatNow();
+      this.u32[this.w(s, A.PROC_BEAT)] = beatNow();
       this.f64[this.baseF64 + s * (SLOT_WORDS / 2) + A.START_F64] = guest ? 0 : selfStartTime();
       Atomics.store(this.u32, this.w(s, A.STATE), ATTACH_STATE.LIVE); // publishes the fields above
       return s;
@@ -100,17 +110,42 @@ export class AttachTable {
     this.u32[this.w(slot, A.HEARTBEAT)] = beatNow();
   }
 
+  /**
+   * Refreshes PROC_BEAT of every slot this process holds (any thread: same
+   * pid and PID namespace), for checkers in other PID namespaces. Called from
+   * a timer of the process's main thread, so worker threads busy in their
+   * loops are covered too.
+   */
+  beatProcess(): void {
+    const u = this.u32;
+    const pid = process.pid;
+    const ns = selfPidNs();
+    const now = beatNow();
+    for (let s = 0; s < this.slots; s++) {
+      const st = Atomics.load(u, this.w(s, A.STATE));
+      if (st !== ATTACH_STATE.LIVE && st !== ATTACH_STATE.CLAIMING) continue;
+      if (u[this.w(s, A.PID)] === pid && u[this.w(s, A.PIDNS)] === ns && (u[this.w(s, A.FLAGS)] & ATTACH_FLAG_GUEST) === 0) {
+        u[this.w(s, A.PROC_BEAT)] = now;
+      }
+    }
+  }
+
   state(slot: number): number {
     return Atomics.load(this.u32, this.w(slot, A.STATE));
   }
 
-  /** Is the party in `slot` still there? Local tasks: same tid and start time. Guests: a recent heartbeat. */
+  /**
+   * Is the party in `slot` still there? Tasks in our PID namespace: same tid
+   * and start time. Other PID namespaces: a recent process beat. Guests: a
+   * recent heartbeat.
+   */
   alive(slot: number, guestTimeoutMs: number, stallTimeoutMs = 0): boolean {
     const u = this.u32;
     if (Atomics.load(u, this.w(slot, A.STATE)) !== ATTACH_STATE.LIVE) return false;
     if ((u[this.w(slot, A.FLAGS)] & ATTACH_FLAG_GUEST) !== 0) return this.guestBeatAge(slot) < guestTimeoutMs;
     const age = (beatNow() - u[this.w(slot, A.HEARTBEAT)]) >>> 0;
     if (stallTimeoutMs > 0 && age > stallTimeoutMs) return false;
+    if (!pidsComparable(u[this.w(slot, A.PIDNS)])) return ((beatNow() - u[this.w(slot, A.PROC_BEAT)]) >>> 0) < guestTimeoutMs;
     return isAlive(u[this.w(slot, A.TID)], this.f64[this.baseF64 + slot * (SLOT_WORDS / 2) + A.START_F64]);
   }
 
@@ -139,6 +174,7 @@ export class AttachTable {
       role: u[this.w(slot, A.ROLE)],
       target: u[this.w(slot, A.TARGET)],
       guest,
+      foreignPidNs: !guest && !pidsComparable(u[this.w(slot, A.PIDNS)]),
       heartbeatAgeMs: guest ? this.guestBeatAge(slot) : (beatNow() - u[this.w(slot, A.HEARTBEAT)]) >>> 0,
     };
   }

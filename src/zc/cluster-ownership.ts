@@ -203,5 +203,5 @@ export class ClusterOwnership {
 
 function describeSlot(t: AttachTable, s: number): string {
   const i = t.info(s);
-  return i.guest ? `a guest VM (heartbeat ${i.heartbeatAgeMs} ms ago)` : `pid ${i.pid} (thread ${i.tid})`;
+  return i.guest ? `a guest VM (heartbeat ${i.heartbeatAgeMs} ms ago)` : `pid ${i.pid} (thread ${i.tid}${i.foreignPidNs ? ', in another PID namespace' : ''})`;
 }

@@ -5,4 +5,4 @@ export { QueueProducer, type QueueCounters } from './queue.js';
 export { QueueConsumer } from './consumer.js';
 export { SpscRing, createLocalRing } from './ring.js';
 export * from './meta.js';
-export { listClusters, cleanupStale, clusterSnapshot, type RegionStatus } from './admin.js';
+export { listClusters, cleanupStale, cleanupAction, clusterSnapshot, type RegionStatus, type CleanupResult } from './admin.js';

@@ -15,9 +15,10 @@ export interface Started {
   err(): string;
 }
 
-/** `ringzero ...args` in the background. */
-export function start(args: string[]): Started {
-  const p = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `ringzero ...args` in the background; `wrapper` runs it (e.g. ['unshare', '--pid', '--fork']). */
+export function start(args: string[], wrapper: string[] = []): Started {
+  const argv = [...wrapper, process.execPath, BIN, ...args];
+  const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   p.stdout!.on('data', (d) => { out += d; });
