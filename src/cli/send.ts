@@ -30,7 +30,7 @@ const FLAGS: FlagSpec[] = [
   { names: ['l', 'length'], value: true, help: 'frame length in bytes without FCS (default 60), at most what the device sends whole: for IFACE and zc:IFACE its MTU + 14 (the Ethernet header; replayed frames with a VLAN tag 4 more), for zc:IFACE also 4092 (an AF_XDP frame fits one page), for zc:CLUSTER@Q its buffer size - 4' },
   { names: ['b', 'sources'], value: true, help: 'number of distinct source IPs / flows (default 1)' },
   { names: ['n', 'packets'], value: true, help: 'stop after this many packets (default: until interrupted)' },
-  { names: ['p', 'pps'], value: true, help: 'packets per second, at most; while the queue or TX ring is full send waits (as zsend does) and the rate clock stops' },
+  { names: ['p', 'pps'], value: true, help: 'packets per second, at most; while the queue or TX ring is full send waits and the rate clock stops (no catch-up burst afterwards)' },
   { names: ['r', 'gbps'], value: true, help: 'rate in Gbit/s (counting 24 bytes of preamble and gap per frame)' },
   { names: ['g', 'core'], value: true, help: 'pin the send loop to this CPU' },
   { names: ['d', 'duration'], value: true, help: 'stop after this many seconds' },
@@ -41,7 +41,8 @@ const FLAGS: FlagSpec[] = [
 ];
 
 const SUMMARY = 'Send synthetic UDP frames, or replay a capture file, to a device (zsend, pfsend, tcpreplay). ' +
-  'A full queue or TX ring makes send wait, never drop; drops are frames refused as invalid, still queued on a link that went down, or skipped as too long.';
+  'A full queue makes send wait (as zsend does), never drop; a full TX ring drops the rest of the burst that met it (counted), then send waits. ' +
+  'Other drops: frames refused as invalid, still queued on a link that went down, or skipped as too long.';
 
 /** Templates of every source's frame are built up front; beyond this they would not be worth their memory. */
 const MAX_TEMPLATE_BYTES = 256 << 20;
