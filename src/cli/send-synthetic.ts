@@ -32,8 +32,8 @@ export class SyntheticSender {
   sent = 0;
   private readonly burst = new Uint32Array(64);
   private next = 0;
-  /** performance.now() the rate clock counts from; moved forward by every stall */
-  private base = performance.now();
+  /** performance.now() the rate clock counts from (the first slice); moved forward by every stall */
+  private base = -1;
   /** when the current stall began, or -1 */
   private stalledAt = -1;
 
@@ -54,6 +54,7 @@ export class SyntheticSender {
     const pool = dev.pool, mem = dev.memory, bytes = mem.bytes, meta = mem.meta;
     const length = frames.length;
     const end = performance.now() + budgetMs;
+    if (this.base < 0) this.base = performance.now();
     do {
       let want = 64;
       if (limit > 0) want = Math.min(want, limit - this.sent);
