@@ -137,6 +137,14 @@ export class LinkDownError extends RingzeroError {
 export class DeviceClosedError extends RingzeroError {
   constructor(message: string) { super('ERR_RINGZERO_DEVICE_CLOSED', message); }
 }
+/** A frame longer than the device (or queue) sends whole; the message names the longest it can, and why. */
+export class FrameTooLongError extends RingzeroError {
+  constructor(message: string) { super('ERR_RINGZERO_FRAME_TOO_LONG', message); }
+}
+/** A capture file to send holds records of a link type other than Ethernet; the message names it and a conversion. */
+export class LinkTypeUnsupportedError extends RingzeroError {
+  constructor(message: string) { super('ERR_RINGZERO_LINKTYPE_UNSUPPORTED', message); }
+}
 
 // --- filters -----------------------------------------------------------------
 /** libpcap's compiler rejected a filter expression; `pcapMessage` is libpcap's own text. */

@@ -96,7 +96,7 @@ test('flag errors name the problem', () => {
   assert.match(r.stderr, /-i DEVICE is required/);
   r = run('send', '-i', 'lo', '-l', '20');
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /--length: expected an integer 60\.\.9000, got '20'/);
+  assert.match(r.stderr, /--length: expected an integer 60\.\.65535, got '20'/);
   r = run('count', '-i', 'lo', '-B', '10');
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--buffer-size: expected an integer 64\.\.4194304, got '10'/);

@@ -44,7 +44,7 @@ function waitFor(dev: Device, ms: number): { error: (Error & { code?: string }) 
 }
 
 /** Runs `act` once `started` printed `ready` on stderr, then waits for its exit (SIGKILL after 15 s). */
-async function exitAfter(started: Started, ready: string, act: () => Promise<void> | void): Promise<{ code: number | null; signal: string | null; err: string }> {
+async function exitAfter(started: Started, ready: string, act: () => Promise<void> | void): Promise<{ code: number | null; signal: string | null; out: string; err: string }> {
   const killer = setTimeout(() => started.p.kill('SIGKILL'), 15_000);
   try {
     await until(() => started.err().includes(ready), `'${ready}'`);
@@ -182,6 +182,9 @@ for (const kind of ['zc', 'standard'] as const) {
       });
       assert.equal(r.code, 1, r.err);
       assert.match(r.err, /ERR_RINGZERO_INTERFACE_GONE/);
+      // what was sent is still summed up, in the tools' number style
+      assert.match(r.out, /^Total: [\d']+ pkts sent \([\d']+ drops\)/m);
+      assert.match(r.err, /; \d{1,3}('\d{3})* packets had been queued to send before/);
       assert.equal(existsSync(`/dev/shm/ringzero-cluster-${id}`), false, 'the cluster region is removed');
     });
   });

@@ -1,9 +1,7 @@
 // PF_RING tools' number style: apostrophe thousands separators (1'234'567).
+import { thousands } from '../number-format.js';
 
-export function thousands(n: number): string {
-  const s = Math.round(n).toString();
-  return s.replace(/\B(?=(\d{3})+(?!\d))/g, "'");
-}
+export { thousands };
 
 export function fixed(n: number, digits: number): string {
   const [i, f] = n.toFixed(digits).split('.');

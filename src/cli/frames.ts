@@ -4,7 +4,7 @@
 // the sender copies one template into the buffer (copyWithin: no allocation).
 
 export interface FrameOptions {
-  /** frame length without FCS, 60..bufferSize */
+  /** frame length without FCS, 60..65535 (send checks it against what the device sends whole) */
   length: number;
   /** number of distinct source IPs (flows) */
   sources: number;
@@ -28,7 +28,7 @@ function csum16(b: Uint8Array, off: number, len: number, seed = 0): number {
 /** Builds one frame per source address, `count` frames laid out back to back in the returned bytes. */
 export function buildFrames(o: FrameOptions): { bytes: Uint8Array; count: number; length: number } {
   const len = o.length;
-  if (!Number.isInteger(len) || len < 60 || len > 9000) throw new RangeError(`frame length must be 60..9000, got ${len}`);
+  if (!Number.isInteger(len) || len < 60 || len > 65535) throw new RangeError(`frame length must be 60..65535 (an IPv4 packet's limit), got ${len}`);
   const count = Math.max(1, Math.min(o.sources, 65536));
   const out = new Uint8Array(count * len);
   const srcMac = o.srcMac ?? [0x02, 0x72, 0x7a, 0x00, 0x00, 0x01];

@@ -5,7 +5,7 @@
 // until 1.5 ms before a departure and spins the rest, so gaps are kept
 // to well under a millisecond. speed 0 = top speed. A pps cap applies on top.
 import { PcapDevice } from '../devices/pcap.js';
-import { META_LEN, META_NSEC, META_SEC, META_WORDS } from '../zc/meta.js';
+import { META_LEN, META_NSEC, META_OFF, META_SEC, META_WORDS } from '../zc/meta.js';
 import type { BufferPool } from '../zc/pool.js';
 import type { TxEndpoint } from './tx-endpoint.js';
 import type { BufferMemory } from '../zc/meta.js';
@@ -44,18 +44,25 @@ export interface ReplayOptions {
   pps: number;
   /** stop after this many packets (0 = no limit) */
   limit: number;
+  /** records longer than this are skipped and counted in `tooLong` (default: none are) */
+  maxFrame?: number;
+  /** the same for records with a VLAN tag (default maxFrame) */
+  maxTaggedFrame?: number;
 }
 
 export class Replayer {
   sent = 0;
   bytes = 0;
   loopsDone = 0;
+  /** records skipped for being longer than maxFrame (the device would get them cut, or not at all) */
+  tooLong = 0;
   /** the file as a top-speed RX device: it copies each record into a cluster buffer and fills its metadata */
   private file: PcapDevice;
   private readonly meta: Uint32Array;
   private readonly burst = new Uint32Array(64);
   private readonly out = new Uint32Array(64);
   private readonly lens = new Uint32Array(64);
+  private readonly skipped = new Uint32Array(64);
   private pending = 0; // packets read into burst[0..pending) not yet sent
   private next = 0;
   /** performance.now() when the first packet was read (ms; no BigInt: the spin loop must not allocate) */
@@ -75,6 +82,9 @@ export class Replayer {
     return new PcapDevice(`pcap:${this.o.path}`, this.o.path, { memory: this.mem, source: this.pool });
   }
 
+  /** The file's link type (LINKTYPE_*: 1 = Ethernet), known once it is open. */
+  get linkType(): number { return this.file.linkType; }
+
   /** Relative recorded time of burst[i] in ns (exact enough: seconds are taken relative to the first). */
   private pktNs(i: number): number {
     const m = this.burst[i] * META_WORDS;
@@ -92,8 +102,9 @@ export class Replayer {
       // How many of the pending packets may leave now?
       const now = performance.now();
       const elapsed = (now - this.t0) * 1e6; // ns
+      const room = this.dev.room(); // a full queue or TX ring: wait (below) rather than have frames refused
       let k = 0;
-      while (this.next + k < this.pending) {
+      while (this.next + k < this.pending && k < room) {
         if (o.speed > 0) {
           const due = (this.pktNs(this.next + k) - this.startPkt) / o.speed;
           if (due > (now - this.startWall) * 1e6) break;
@@ -143,6 +154,8 @@ export class Replayer {
         n = this.file.recvBurst(this.burst, 64);
         if (n === 0 && !this.file.ended) return true;
       }
+      if (n > 0) n = this.dropTooLong(n);
+      if (n === 0 && !this.file.ended) continue; // the whole burst was too long: read on
       if (n > 0) {
         if (this.startWall < 0) { this.startWall = performance.now(); this.startPkt = this.pktNs(0); }
         this.lastPktNs = this.pktNs(n - 1);
@@ -157,6 +170,28 @@ export class Replayer {
       this.firstSec = -1;
       this.loopOffsetNs = this.lastPktNs + 1;
     }
+  }
+
+  /** Frees and counts the records of burst[0..n) longer than the device sends; returns how many are left, in order. */
+  private dropTooLong(n: number): number {
+    const max = this.o.maxFrame ?? Infinity, maxTagged = this.o.maxTaggedFrame ?? max;
+    const m = this.mem, bytes = m.bytes;
+    let kept = 0, skip = 0;
+    for (let i = 0; i < n; i++) {
+      const b = this.burst[i];
+      const len = this.meta[b * META_WORDS + META_LEN];
+      let long = len > max;
+      if (long && len <= maxTagged) {
+        // 4 bytes more are fine for a frame with a VLAN tag (ethertype 0x8100 or 0x88a8 at byte 12)
+        const at = m.bufferOffset + b * m.bufferSize + this.meta[b * META_WORDS + META_OFF] + 12;
+        const type = (bytes[at] << 8) | bytes[at + 1];
+        long = type !== 0x8100 && type !== 0x88a8;
+      }
+      if (long) this.skipped[skip++] = b;
+      else this.burst[kept++] = b;
+    }
+    if (skip > 0) { this.pool.free(this.skipped, skip); this.tooLong += skip; }
+    return kept;
   }
 
   close(): void {

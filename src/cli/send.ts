@@ -1,27 +1,36 @@
 // ringzero send (zsend / pfsend): synthetic UDP frames to a device, at a
-// packet rate (-p), a bit rate (-r) or as fast as possible.
-import { META_LEN, META_OFF, META_WORDS } from '../zc/meta.js';
-import { openTx } from './tx-endpoint.js';
-import { parseArgs, usage, intFlag, numFlag, UsageError, type FlagSpec } from './args.js';
-import { runLoop, type LoopResult } from './loop.js';
+// packet rate (-p), a bit rate (-r) or as fast as possible; or a capture file
+// replayed (-f, replay.ts).
+//
+// Every flag is checked and the CPU pinned before anything is created; once
+// the device or queue is open, everything runs inside one try/finally that
+// closes it, so no error leaves a cluster region behind. A run that ends in an
+// error (the interface deleted, the queue's owner gone) still prints its
+// summary before the error.
+import type { Server } from 'node:http';
+import { openTx, type TxEndpoint } from './tx-endpoint.js';
+import { parseArgs, usage, intFlag, numFlag, UsageError, type FlagSpec, type Parsed } from './args.js';
+import { runLoop } from './loop.js';
 import { absoluteLine, actualLine, thousands } from './format.js';
 import { buildFrames } from './frames.js';
 import { serveMetrics } from './metrics.js';
 import { collectGarbageNow } from '../heap.js';
 import { Replayer, warmUpSpin } from './replay.js';
-import { LinkDownError } from '../errors.js';
+import { SyntheticSender } from './send-synthetic.js';
+import { checkFrameLength, checkLinkType, pinToCpu } from './send-checks.js';
+import { ClusterClosedError, InterfaceGoneError, LinkDownError } from '../errors.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['i', 'interface'], value: true, help: 'device to send on (zc:IFACE[@Q] AF_XDP, IFACE AF_PACKET), or zc:CLUSTER@QUEUE: a queue of a running `ringzero cluster`' },
   { names: ['c', 'cluster'], value: true, help: 'id of the private cluster (default: derived from the pid)' },
-  { names: ['f', 'file'], value: true, help: "replay this pcap/pcapng file ('-' = standard input) instead of synthetic frames" },
+  { names: ['f', 'file'], value: true, help: "replay this pcap/pcapng file of Ethernet frames ('-' = standard input) instead of synthetic frames; frames longer than the device sends whole (see -l) are skipped, counted and reported" },
   { names: ['speed'], value: true, help: 'replay: multiplier of the recorded pace (default 1)' },
   { names: ['topspeed'], value: false, help: 'replay: as fast as possible' },
   { names: ['loop'], value: true, help: 'replay: play the file N times (0 = forever; default 1)' },
-  { names: ['l', 'length'], value: true, help: 'frame length in bytes without FCS (default 60)' },
+  { names: ['l', 'length'], value: true, help: 'frame length in bytes without FCS (default 60), at most what the device sends whole: for IFACE and zc:IFACE its MTU + 14 (the Ethernet header; replayed frames with a VLAN tag 4 more), for zc:IFACE also 4092 (an AF_XDP frame fits one page), for zc:CLUSTER@Q its buffer size - 4' },
   { names: ['b', 'sources'], value: true, help: 'number of distinct source IPs / flows (default 1)' },
   { names: ['n', 'packets'], value: true, help: 'stop after this many packets (default: until interrupted)' },
-  { names: ['p', 'pps'], value: true, help: 'packets per second' },
+  { names: ['p', 'pps'], value: true, help: 'packets per second, at most; while the queue or TX ring is full send waits and the rate clock stops (no catch-up burst afterwards)' },
   { names: ['r', 'gbps'], value: true, help: 'rate in Gbit/s (counting 24 bytes of preamble and gap per frame)' },
   { names: ['g', 'core'], value: true, help: 'pin the send loop to this CPU' },
   { names: ['d', 'duration'], value: true, help: 'stop after this many seconds' },
@@ -31,113 +40,130 @@ const FLAGS: FlagSpec[] = [
   { names: ['h', 'help'], value: false, help: 'this help' },
 ];
 
-export async function sendCommand(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, FLAGS, 'send');
-  if (a.help) { process.stdout.write(usage('send', 'Send synthetic UDP frames, or replay a capture file, to a device (zsend, pfsend, tcpreplay).', FLAGS)); return 0; }
+const SUMMARY = 'Send synthetic UDP frames, or replay a capture file, to a device (zsend, pfsend, tcpreplay). ' +
+  'A full queue makes send wait (as zsend does), never drop; a full TX ring drops the rest of the burst that met it (counted), then send waits. ' +
+  'Other drops: frames refused as invalid, still queued on a link that went down, or skipped as too long.';
+
+/** Templates of every source's frame are built up front; beyond this they would not be worth their memory. */
+const MAX_TEMPLATE_BYTES = 256 << 20;
+
+/** Every flag, checked before anything is created. */
+function sendOptions(a: Parsed) {
   if (typeof a.interface !== 'string') throw new UsageError('send: -i DEVICE is required (e.g. -i zc:eth0, -i eth0)');
-  const length = intFlag(a, 'length', 60, 60, 9000);
-  const sources = intFlag(a, 'sources', 1, 1, 65536);
-  const limit = intFlag(a, 'packets', 0);
-  const gbps = numFlag(a, 'gbps', 0);
-  const pps = a.pps !== undefined ? numFlag(a, 'pps', 0) : gbps > 0 ? (gbps * 1e9) / ((length + 24) * 8) : 0;
-  const quiet = Boolean(a.quiet) || Boolean(a.json);
   const replayPath = typeof a.file === 'string' ? a.file : null;
   if (replayPath && (a.length !== undefined || a.sources !== undefined)) throw new UsageError('send: -l and -b describe synthetic frames; they do not apply to -f FILE');
-  const speed = a.topspeed ? 0 : numFlag(a, 'speed', 1);
-  if (replayPath === '-' && intFlag(a, 'loop', 1) !== 1) throw new UsageError('send: standard input can be played once only (--loop 1); write it to a file to loop it');
-  const frames = buildFrames({ length, sources });
-  const dev = openTx(a.interface, a.cluster === undefined ? undefined : intFlag(a, 'cluster', 0));
-  if (dev.linkState() === 'down') {
-    dev.close();
-    throw new LinkDownError(`send: ${dev.name} is down, nothing could be sent; bring it up first (ip link set ${a.interface.replace(/^zc:/, '').replace(/@\d+$/, '')} up)`);
-  }
-  const pool = dev.pool;
-  const mem = dev.memory;
-  const { native } = await import('../native/index.js');
-  if (a.core !== undefined) native.pinThread(intFlag(a, 'core', 0));
-  if (length > mem.bufferSize - mem.headroom) throw new UsageError(`send: -l ${length} does not fit a ${mem.bufferSize}-byte buffer`);
-  const bytes = mem.bytes;
-  const meta = mem.meta;
-  const replay = replayPath ? new Replayer({ path: replayPath, speed, loops: intFlag(a, 'loop', 1), pps, limit }, dev, pool, mem) : null;
-  const burst = new Uint32Array(64);
-  let sent = 0;
-  let next = 0;
-  const t0 = performance.now();
-  if (!quiet) {
-    if (replay) console.error(`Replaying ${replayPath} on ${dev.name} (${dev.mode}) ${speed ? `at ${speed}x the recorded pace` : 'at top speed'}${pps ? `, at most ${thousands(pps)} pps` : ''}`);
-    else console.error(`Sending ${length}-byte frames from ${frames.count} source IPs on ${dev.name} (${dev.mode})${pps ? ` at ${thousands(pps)} pps` : ''}`);
-  }
-  const d = dev;
-  const totals = () => {
-    const s = d.stats();
-    return replay ? { packets: replay.sent, bytes: replay.bytes, drops: s.txRingFull + s.txInvalid } : { packets: sent, bytes: sent * length, drops: s.txRingFull + s.txInvalid };
+  const length = intFlag(a, 'length', 60, 60, 65535);
+  const sources = intFlag(a, 'sources', 1, 1, 65536);
+  if (!replayPath && length * sources > MAX_TEMPLATE_BYTES) throw new UsageError(`send: -b ${sources} sources of -l ${length} bytes need ${thousands(length * sources)} bytes of frame templates; use fewer sources or shorter frames`);
+  const gbps = numFlag(a, 'gbps', 0);
+  const loops = intFlag(a, 'loop', 1);
+  if (replayPath === '-' && loops !== 1) throw new UsageError('send: standard input can be played once only (--loop 1); write it to a file to loop it');
+  return {
+    device: a.interface,
+    clusterId: a.cluster === undefined ? undefined : intFlag(a, 'cluster', 0),
+    replayPath, length, sources, loops,
+    limit: intFlag(a, 'packets', 0),
+    pps: a.pps !== undefined ? numFlag(a, 'pps', 0) : gbps > 0 ? (gbps * 1e9) / ((length + 24) * 8) : 0,
+    speed: a.topspeed ? 0 : numFlag(a, 'speed', 1),
+    core: a.core === undefined ? -1 : intFlag(a, 'core', 0, 0, 1023), // CPU_SETSIZE
+    durationS: numFlag(a, 'duration', 0),
+    metricsPort: a.metrics === undefined ? 0 : intFlag(a, 'metrics', 0, 1, 65535),
+    json: Boolean(a.json),
+    quiet: Boolean(a.quiet) || Boolean(a.json),
+    summary: !a.quiet && !a.json,
   };
-  if (a.metrics !== undefined) {
-    await serveMetrics(intFlag(a, 'metrics', 0, 1, 65535), () => [
-      { name: 'ringzero_send_packets_total', help: 'packets queued for transmission', value: totals().packets },
-      { name: 'ringzero_send_bytes_total', help: 'bytes queued for transmission', value: totals().bytes },
-      { name: 'ringzero_send_drops_total', help: 'packets dropped (TX ring full or invalid)', value: totals().drops },
-    ]);
+}
+
+export async function sendCommand(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, FLAGS, 'send');
+  if (a.help) { process.stdout.write(usage('send', SUMMARY, FLAGS)); return 0; }
+  const o = sendOptions(a);
+  if (o.core >= 0) {
+    const { native } = await import('../native/index.js');
+    pinToCpu(o.core, (c) => native.pinThread(c));
   }
-  // A timed replay starts with its spin loop compiled and an empty young generation: no compilation
-  // and no collection of start-up garbage pauses its first gaps.
-  if (replay && speed > 0) { warmUpSpin(); collectGarbageNow(); }
-  let result: LoopResult;
-  let unsent = 0;
+  const dev = openTx(o.device, o.clusterId);
+  let replay: Replayer | null = null;
+  let server: Server | null = null;
   try {
-    result = await runLoop({
-      durationS: numFlag(a, 'duration', 0),
-      totals,
-      report: quiet ? undefined : (now, last, s) => {
-        console.log(absoluteLine(now.packets, now.drops, now.bytes));
-        console.log(actualLine(now.packets - last.packets, now.drops - last.drops, now.bytes - last.bytes, s));
-      },
-      slice(budgetMs) {
-        if (replay) return replay.slice(budgetMs);
-        const end = performance.now() + budgetMs;
-        do {
-          let want = 64;
-          if (limit > 0) want = Math.min(want, limit - sent);
-          if (pps > 0) {
-            const allowed = Math.floor(((performance.now() - t0) / 1000) * pps) - sent;
-            if (allowed <= 0) { d.flush(); continue; }
-            want = Math.min(want, allowed);
-          }
-          if (want <= 0) break;
-          const k = pool.alloc(burst, want);
-          if (k === 0) { d.flush(); continue; }
-          for (let i = 0; i < k; i++) {
-            const b = burst[i];
-            const m = b * META_WORDS;
-            const dst = mem.bufferOffset + b * mem.bufferSize + meta[m + META_OFF];
-            const f = next++ % frames.count;
-            bytes.set(frames.bytes.subarray(f * length, (f + 1) * length), dst);
-            meta[m + META_LEN] = length;
-          }
-          sent += d.sendBurst(burst, k);
-        } while (performance.now() < end);
-        return limit === 0 || sent < limit;
-      },
-    });
-    // Let the kernel finish what is queued before closing. A link that went
-    // down keeps frames in the ring: they are counted as not sent, and said so.
-    const until = performance.now() + 2000;
-    unsent = d.flush();
-    while (unsent > 0 && performance.now() < until && d.linkState() === 'up') unsent = d.flush();
-  } catch (e) {
-    // an interface that went away, a failing replay file: the summary is lost, the cluster must not be
+    if (dev.linkState() === 'down') {
+      throw new LinkDownError(`send: ${dev.name} is down, nothing could be sent; bring it up first (ip link set ${o.device.replace(/^zc:/, '').replace(/@\d+$/, '')} up)`);
+    }
+    let synth: SyntheticSender | null = null;
+    if (o.replayPath) {
+      replay = new Replayer({ path: o.replayPath, speed: o.speed, loops: o.loops, pps: o.pps, limit: o.limit, maxFrame: dev.maxFrame, maxTaggedFrame: dev.maxTaggedFrame }, dev, dev.pool, dev.memory);
+      checkLinkType(o.replayPath, replay.linkType);
+    } else {
+      checkFrameLength(o.length, dev);
+      synth = new SyntheticSender(dev, { frames: buildFrames({ length: o.length, sources: o.sources }), pps: o.pps, limit: o.limit });
+    }
+    const source = (replay ?? synth)!;
+    if (!o.quiet) {
+      if (replay) console.error(`Replaying ${o.replayPath} on ${dev.name} (${dev.mode}) ${o.speed ? `at ${o.speed}x the recorded pace` : 'at top speed'}${o.pps ? `, at most ${thousands(o.pps)} pps` : ''}`);
+      else console.error(`Sending ${o.length}-byte frames from ${o.sources} source IPs on ${dev.name} (${dev.mode})${o.pps ? ` at ${thousands(o.pps)} pps` : ''}`);
+    }
+    const tooLong = () => replay?.tooLong ?? 0;
+    const totals = () => {
+      const s = dev.stats();
+      return { packets: source.sent, bytes: source.bytes, drops: s.txRingFull + s.txInvalid + tooLong() };
+    };
+    if (o.metricsPort) {
+      server = await serveMetrics(o.metricsPort, () => [
+        { name: 'ringzero_send_packets_total', help: 'packets queued for transmission', value: totals().packets },
+        { name: 'ringzero_send_bytes_total', help: 'bytes queued for transmission', value: totals().bytes },
+        { name: 'ringzero_send_drops_total', help: 'packets not sent (TX ring full, invalid, or longer than the device sends)', value: totals().drops },
+      ]);
+    }
+    // A timed replay starts with its spin loop compiled and an empty young generation: no compilation
+    // and no collection of start-up garbage pauses its first gaps.
+    if (replay && o.speed > 0) { warmUpSpin(); collectGarbageNow(); }
+    const t0 = performance.now();
+    let unsent = 0;
+    let failure: unknown = null;
+    try {
+      await runLoop({
+        durationS: o.durationS,
+        totals,
+        report: o.quiet ? undefined : (now, last, s) => {
+          console.log(absoluteLine(now.packets, now.drops, now.bytes));
+          console.log(actualLine(now.packets - last.packets, now.drops - last.drops, now.bytes - last.bytes, s));
+        },
+        slice: (budgetMs) => source.slice(budgetMs),
+      });
+      unsent = drain(dev);
+    } catch (e) {
+      // The interface deleted, the queue's owner gone: what was sent is still said, then the error.
+      if (!(e instanceof InterfaceGoneError || e instanceof ClusterClosedError)) throw e;
+      failure = e;
+    }
+    const down = unsent > 0 && dev.linkState() === 'down';
+    const t = totals();
+    const packets = t.packets - unsent;
+    const drops = t.drops + unsent;
+    const duration = (performance.now() - t0) / 1000;
+    const pps = duration > 0 ? packets / duration : 0;
+    if (o.json) console.log(JSON.stringify({ packets, bytes: t.bytes, drops, unsent, skipped_too_long: tooLong(), duration_s: duration, pps }));
+    else if (o.summary) console.log(`Total: ${thousands(packets)} pkts sent (${thousands(drops)} drops) - ${thousands(t.bytes)} bytes in ${duration.toFixed(2)} s, ${thousands(pps)} pps`);
+    if (tooLong() > 0) {
+      console.error(`send: ${thousands(tooLong())} frames longer than ${dev.name} sends whole (max ${dev.maxFrame} bytes: ${dev.maxFrameWhy}) were skipped (counted as drops)`);
+    }
+    if (failure) throw failure;
+    if (down) throw new LinkDownError(`send: ${dev.name} went down: ${thousands(unsent)} frames still queued were not sent (counted as drops)`);
+    return 0;
+  } finally {
     replay?.close();
-    d.close();
-    throw e;
+    dev.close();
+    server?.close();
   }
-  const down = unsent > 0 && d.linkState() === 'down';
-  const st = d.stats();
-  replay?.close();
-  d.close();
-  const packets = result.packets - unsent;
-  const drops = st.txRingFull + st.txInvalid + unsent;
-  if (a.json) console.log(JSON.stringify({ packets, bytes: result.bytes, drops, unsent, duration_s: result.duration_s, pps: result.pps }));
-  else if (!Boolean(a.quiet)) console.log(`Total: ${thousands(packets)} pkts sent (${thousands(drops)} drops) - ${thousands(result.bytes)} bytes in ${result.duration_s.toFixed(2)} s, ${thousands(result.pps)} pps`);
-  if (down) throw new LinkDownError(`send: ${d.name} went down: ${thousands(unsent)} frames still queued were not sent (counted as drops)`);
-  return 0;
+}
+
+/**
+ * Lets the kernel finish what is queued before closing (up to 2 s). A link
+ * that went down keeps frames in the ring: returns how many, counted as not sent.
+ */
+function drain(dev: TxEndpoint): number {
+  const until = performance.now() + 2000;
+  let unsent = dev.flush();
+  while (unsent > 0 && performance.now() < until && dev.linkState() === 'up') unsent = dev.flush();
+  return unsent;
 }

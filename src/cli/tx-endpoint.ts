@@ -1,13 +1,21 @@
-// Where `send` puts packets: a TX device, or a queue of another process's
-// cluster (zc:CLUSTER@QUEUE, PF_RING's zsend to an IPC queue). The queue case
-// takes ownership of the queue's pool and producer side; a full queue drops
-// and counts, like a device's full TX ring.
+// Where `send` puts packets: a TX device on a private cluster, or a queue of
+// another process's cluster (zc:CLUSTER@QUEUE, PF_RING's zsend to an IPC
+// queue). The queue case takes ownership of the queue's pool and producer side.
+//
+// Frame size: every endpoint says the longest frame it puts on the wire whole
+// (maxFrame). The private cluster's buffers are sized from the interface's MTU
+// so that limit is the device's, not the buffer's: a frame is never cut on its
+// way out, and `send` refuses or skips a longer one by name.
+//
+// Back-pressure: room() says how many frames the endpoint takes right now;
+// send waits while it is 0, as zsend waits for a full queue, instead of
+// offering frames that would be refused and counted as drops.
 import { Cluster } from '../zc/cluster.js';
 import type { BufferPool } from '../zc/pool.js';
 import type { QueueProducer } from '../zc/queue.js';
-import { openDevice, type DeviceStats } from '../devices/index.js';
+import { openDevice, parseDeviceName, type DeviceStats } from '../devices/index.js';
 import { emptyStats } from '../devices/types.js';
-import { linkState } from '../devices/iface.js';
+import { linkState, mtuOf } from '../devices/iface.js';
 import type { BufferMemory } from '../zc/meta.js';
 import { parseQueueSpec, privateClusterId } from './endpoint.js';
 import { UsageError } from './args.js';
@@ -17,9 +25,17 @@ export interface TxEndpoint {
   readonly mode: string;
   readonly memory: BufferMemory;
   readonly pool: BufferPool;
+  /** the longest frame (bytes, without FCS) this endpoint sends whole */
+  readonly maxFrame: number;
+  /** the same for a frame with a VLAN tag (802.1Q / 802.1ad ethertype at byte 12) */
+  readonly maxTaggedFrame: number;
+  /** what sets maxFrame and how to raise it, for messages */
+  readonly maxFrameWhy: string;
+  /** frames it takes right now without refusing any (0: full, wait and flush) */
+  room(): number;
   /** takes all n buffers; returns how many were accepted */
   sendBurst(indices: Uint32Array, n: number): number;
-  /** kicks and reaps TX; returns buffers still in flight */
+  /** kicks and reaps TX; returns buffers still in flight. A queue: throws ClusterClosedError once its owner is gone */
   flush(): number;
   stats(): DeviceStats;
   /** the device's interface: up, down (frames wait in the ring) or gone; a queue is always 'up' */
@@ -27,16 +43,66 @@ export interface TxEndpoint {
   close(): void;
 }
 
+/**
+ * Kept free at the end of a buffer: the capture file reader moves a record up
+ * to 3 bytes to keep its alignment, and a record that fills what is left may
+ * have been cut. Below this margin a frame is known whole (replay.ts).
+ */
+export const ALIGN_SLACK = 4;
+/**
+ * The kernel sends MTU + 14 bytes (the Ethernet header), 4 more when the frame
+ * carries a VLAN tag: AF_PACKET refuses a longer untagged frame
+ * (packet_extra_vlan_len_allowed), and a veth peer drops what exceeds MTU + 18.
+ */
+const ETH_HLEN = 14;
+const VLAN_HLEN = 4;
+/** An AF_XDP chunk is at most one page (the kernel refuses chunk_size > PAGE_SIZE; multi-buffer frames are not used). */
+const XDP_MAX_CHUNK = 4096;
+/** Buffer memory of an AF_PACKET sender (frames are copied into the TX ring: few buffers are ever in flight). */
+const PACKET_CLUSTER_BYTES = 16 << 20;
+/** Room reported by a device whose TX ring took the last burst whole (its pool bounds what is in flight). */
+const DEVICE_ROOM = 1 << 30;
+/** How often a queue producer checks that the cluster's owner is still there (ms). */
+const OWNER_CHECK_MS = 20;
+
+/** Buffer size, count and longest frame of the private cluster for TX device `spec`. */
+export function deviceFrameLimit(spec: string): { bufferSize: number; buffers: number; maxFrame: number; maxTaggedFrame: number; why: string } {
+  const p = parseDeviceName(spec);
+  const mtu = mtuOf(p.ifname);
+  const wire = mtu + ETH_HLEN;
+  const cap = p.kind === 'xdp' ? XDP_MAX_CHUNK : 65536;
+  let bufferSize = 2048;
+  while (bufferSize < wire + VLAN_HLEN + ALIGN_SLACK && bufferSize < cap) bufferSize *= 2;
+  const maxFrame = Math.min(wire, bufferSize - ALIGN_SLACK);
+  const maxTaggedFrame = Math.min(wire + VLAN_HLEN, bufferSize - ALIGN_SLACK);
+  const why = maxFrame === wire
+    ? `the MTU of ${p.ifname} (${mtu}) + 14 for the Ethernet header, 4 more with a VLAN tag; raise the MTU to send longer frames (ip link set ${p.ifname} mtu N)`
+    : `an AF_XDP frame must fit one ${XDP_MAX_CHUNK}-byte page; send longer frames on the AF_PACKET device (-i ${p.ifname}, without zc:)`;
+  // AF_XDP: buffers stay in flight until the kernel completes them (TX + completion rings: 4096); AF_PACKET copies.
+  const buffers = p.kind === 'xdp' ? 8192 : Math.max(512, Math.min(8192, PACKET_CLUSTER_BYTES / bufferSize));
+  return { bufferSize, buffers, maxFrame, maxTaggedFrame, why };
+}
+
 export function openTx(spec: string, clusterId?: number): TxEndpoint {
   const q = parseQueueSpec(spec);
   if (q) return queueTx(q.cluster, q.queue);
-  const cluster = Cluster.create({ id: clusterId ?? privateClusterId(), buffers: 8192, hugepages: 'auto' });
+  const lim = deviceFrameLimit(spec);
+  const cluster = Cluster.create({ id: clusterId ?? privateClusterId(), bufferSize: lim.bufferSize, buffers: lim.buffers, hugepages: 'auto' });
   const pool = cluster.pool(0);
   try {
     const d = openDevice(spec, { memory: cluster.memory, source: pool, rx: false });
+    // A burst the TX ring did not take whole means the ring is full: report no room until a flush.
+    let full = false;
     return {
-      name: d.name, mode: d.mode, memory: cluster.memory, pool,
-      sendBurst: (i, n) => d.sendBurst(i, n), flush: () => d.flush(), stats: () => d.stats(),
+      name: d.name, mode: d.mode, memory: cluster.memory, pool, maxFrame: lim.maxFrame, maxTaggedFrame: lim.maxTaggedFrame, maxFrameWhy: lim.why,
+      room: () => (full ? 0 : DEVICE_ROOM),
+      sendBurst(i, n) {
+        const k = d.sendBurst(i, n);
+        if (k < n) full = true;
+        return k;
+      },
+      flush() { full = false; return d.flush(); },
+      stats: () => d.stats(),
       linkState: () => linkState(d.ifname, d.ifindex),
       close() { d.close(); pool.detach(); cluster.close(); },
     };
@@ -63,15 +129,30 @@ function queueTx(id: number, queue: number): TxEndpoint {
   const p = prod;
   const pl = pool;
   const st = emptyStats();
+  const room = cluster.layout.bufferSize - cluster.layout.headroom;
+  // The owner's death or shutdown is seen here, at most every OWNER_CHECK_MS, from whichever call
+  // the send loop makes (a burst, or the flush of a loop that waits for room or for its rate).
+  let checkedAt = performance.now();
+  const watchOwner = () => {
+    const now = performance.now();
+    if (now - checkedAt < OWNER_CHECK_MS) return;
+    checkedAt = now;
+    cluster.checkOwner();
+  };
   return {
     name: `zc:${id}@${queue}`, mode: 'queue', memory: cluster.memory, pool: pl,
+    maxFrame: room - ALIGN_SLACK,
+    maxTaggedFrame: room - ALIGN_SLACK,
+    maxFrameWhy: `the buffers of cluster ${id} hold ${room} bytes, ${ALIGN_SLACK} of which are kept for the alignment of replayed records`,
+    room: () => p.free,
     sendBurst(i, n) {
+      watchOwner();
       const k = p.sendBurst(i, n);
       st.sent += k;
       st.txRingFull += n - k;
       return k;
     },
-    flush() { p.maintain(); pl.drain(); return 0; },
+    flush() { watchOwner(); p.maintain(); pl.drain(); return 0; },
     stats: () => ({ ...st }),
     linkState: () => 'up',
     close() { p.close(); pl.detach(); cluster.close(); },

@@ -5,6 +5,7 @@ import { native } from '../native/index.js';
 import {
   DeviceBusyError, InterfaceGoneError, InterfaceNotFoundError, PermissionDeniedError, QueueOutOfRangeError, errnoOf,
 } from '../errors.js';
+import { thousands } from '../number-format.js';
 
 export function listInterfaces(): string[] {
   try {
@@ -57,7 +58,7 @@ export function interfaceGone(name: string, ifname: string, before: string): Int
 }
 
 /** What an RX device had done before its interface went away. */
-export const receivedBefore = (received: number): string => `the ${received} packets received before were delivered`;
+export const receivedBefore = (received: number): string => `the ${thousands(received)} packets received before were delivered`;
 
 const ENETDOWN = 100;
 const MSG_DONTWAIT = 0x40;
@@ -86,7 +87,7 @@ export class TxKick {
     } catch (e) {
       const code = errnoOf(e);
       if ((code === 'ENXIO' || code === 'ENODEV') && linkState(this.ifname, this.ifindex) === 'gone') {
-        throw interfaceGone(this.name, this.ifname, `${this.counters.sent} packets had been queued to send before`);
+        throw interfaceGone(this.name, this.ifname, `${thousands(this.counters.sent)} packets had been queued to send before`);
       }
       throw e;
     }

@@ -84,3 +84,13 @@ export function removeRegionsOf(pid: number): void {
     if (r.ownerPid === pid && !r.ownerAlive) removeRegion(r.path);
   }
 }
+
+/**
+ * Cluster regions a process (pid) left: those whose header names it as owner,
+ * and its private cluster by name (0x40000000 + pid, cli/endpoint.ts), even
+ * half-written. A command that failed must leave none.
+ */
+export function regionsOfPid(pid: number): string[] {
+  const own = `ringzero-cluster-${0x40000000 + (pid & 0x3fffffff)}`;
+  return listClusters().filter((r) => r.ownerPid === pid || r.path.endsWith(`/${own}`)).map((r) => r.path);
+}
