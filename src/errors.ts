@@ -75,6 +75,35 @@ export class PcapTruncatedError extends RingzeroError {
   constructor(message: string, offset: number) { super('ERR_RINGZERO_PCAP_TRUNCATED', message); this.offset = offset; }
 }
 
+/** A capture file cannot be opened for reading (missing, a directory, no permission); `path` names it, `errno` says why. */
+export class PcapOpenError extends SystemError {
+  readonly path: string;
+  constructor(message: string, path: string, errno: string, cause?: unknown) {
+    super('ERR_RINGZERO_PCAP_OPEN', message, errno, 'open', cause);
+    this.path = path;
+  }
+}
+/**
+ * Writing a capture file failed (disk full, quota, file too large, closed
+ * pipe, I/O error). A regular file was cut back to its last complete record
+ * first. `path` is the file that failed (with rotation, not necessarily the
+ * first), `packetsInFile` the packets it holds, `packetsInFiles` the packets
+ * in every file of the writer, `lost` the accepted packets that reached none.
+ */
+export class PcapWriteError extends SystemError {
+  readonly path: string;
+  readonly packetsInFile: number;
+  readonly packetsInFiles: number;
+  readonly lost: number;
+  constructor(message: string, errno: string, syscall: string,
+    o: { path: string; packetsInFile: number; packetsInFiles: number; lost: number }, cause?: unknown) {
+    super('ERR_RINGZERO_PCAP_WRITE_FAILED', message, errno, syscall, cause);
+    this.path = o.path;
+    this.packetsInFile = o.packetsInFile;
+    this.packetsInFiles = o.packetsInFiles;
+    this.lost = o.lost;
+  }
+}
 // --- devices ---------------------------------------------------------------
 /** The named network interface does not exist (the message lists those that do). */
 export class InterfaceNotFoundError extends RingzeroError {

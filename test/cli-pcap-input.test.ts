@@ -108,13 +108,13 @@ test('dump to a full disk or a closed pipe fails with the reason, not a stack tr
     writeFile(file, 1000, 1000);
     const full = spawnSync(process.execPath, [BIN, 'dump', '-i', `pcap:${file}`, '-w', '/dev/full', '-q'], { encoding: 'utf8' });
     assert.equal(full.status, 1);
-    assert.match(full.stderr, /cannot write the capture to \/dev\/full: no space left on the device.*\[ENOSPC\]/);
+    assert.match(full.stderr, /cannot write the capture to \/dev\/full: no space left on the device \(ENOSPC\).*\[ERR_RINGZERO_PCAP_WRITE_FAILED\]/);
     assert.doesNotMatch(full.stderr, /at \w+ \(/, 'no stack trace');
     const pipe = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" dump -i pcap:${file} -w - -q | head -c 100 > /dev/null; echo "status=\${PIPESTATUS:-}"`], { encoding: 'utf8' });
-    assert.match(pipe.stderr, /the reading side closed the pipe.*\[EPIPE\]/);
+    assert.match(pipe.stderr, /the reading side closed the pipe \(EPIPE\).*\[ERR_RINGZERO_PCAP_WRITE_FAILED\]/);
     const missing = spawnSync(process.execPath, [BIN, 'count', '-i', 'pcap:/nonexistent/x.pcap'], { encoding: 'utf8' });
     assert.equal(missing.status, 1);
-    assert.match(missing.stderr, /no such file or directory.*\[ENOENT\]/);
+    assert.match(missing.stderr, /no such file or directory \(ENOENT\).*\[ERR_RINGZERO_PCAP_OPEN\]/);
   } finally {
     rmSync(dir, { recursive: true });
   }

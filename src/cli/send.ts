@@ -58,7 +58,13 @@ export async function sendCommand(argv: string[]): Promise<number> {
   if (length > mem.bufferSize - mem.headroom) throw new UsageError(`send: -l ${length} does not fit a ${mem.bufferSize}-byte buffer`);
   const bytes = mem.bytes;
   const meta = mem.meta;
-  const replay = replayPath ? new Replayer({ path: replayPath, speed, loops: intFlag(a, 'loop', 1), pps, limit }, dev, pool, mem) : null;
+  let replay: Replayer | null = null;
+  try {
+    replay = replayPath ? new Replayer({ path: replayPath, speed, loops: intFlag(a, 'loop', 1), pps, limit }, dev, pool, mem) : null;
+  } catch (e) {
+    dev.close(); // a file that cannot be opened or read must not leave the device's cluster region behind
+    throw e;
+  }
   const burst = new Uint32Array(64);
   let sent = 0;
   let next = 0;
