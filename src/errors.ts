@@ -104,6 +104,21 @@ export class PcapWriteError extends SystemError {
     this.lost = o.lost;
   }
 }
+/**
+ * A pcapng file's interfaces have different link types (e.g. Ethernet and
+ * RAW), read where every packet must have one link type (a `pcap:` device,
+ * whose filter and output assume one). `linkTypes` is [the first interface's, the odd one's].
+ */
+export class PcapLinkTypesError extends RingzeroError {
+  readonly linkTypes: number[];
+  readonly offset: number;
+  constructor(message: string, linkTypes: number[], offset: number) {
+    super('ERR_RINGZERO_PCAP_MIXED_LINK_TYPES', message);
+    this.linkTypes = linkTypes;
+    this.offset = offset;
+  }
+}
+
 // --- devices ---------------------------------------------------------------
 /** The named network interface does not exist (the message lists those that do). */
 export class InterfaceNotFoundError extends RingzeroError {

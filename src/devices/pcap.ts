@@ -44,7 +44,9 @@ export class PcapDevice implements Device {
     this.o = o;
     this.port = o.port ?? 0;
     this.speed = o.speed ?? 0;
-    this.reader = PcapReader.openSync(path === '-' ? 0 : path, { matchAlignment: true });
+    // One link type for the whole file: a command's filter and output header are compiled/written for
+    // `linkType`, so a pcapng file mixing link types is refused (as tcpdump does) rather than misread.
+    this.reader = PcapReader.openSync(path === '-' ? 0 : path, { matchAlignment: true, oneLinkType: true });
   }
 
   /** The file's link type (LINKTYPE_*: 1 = Ethernet). */

@@ -19,6 +19,8 @@
 //   options: bufferSize (1 MiB), buffer (reuse one Uint8Array across readers), onTruncated, maxBlockLength, name,
 //            matchAlignment (packet i lands 0..3 bytes past rec.offset[i], at its alignment in the
 //            file, and rec.offset[i] is updated: whole-word copies; the pcap: device uses it)
+//            oneLinkType (refuse a pcapng file whose interfaces mix link types, as tcpdump does:
+//            PcapLinkTypesError ERR_RINGZERO_PCAP_MIXED_LINK_TYPES; the pcap: device uses it)
 // The caller sets rec.offset[0..max) BEFORE the call (where each packet may go, `capacity`
 // bytes each; every slot is bounds-checked against data.length once per burst, an
 // InvalidArgumentError that leaves the reader usable); the reader copies each packet once,
@@ -79,4 +81,4 @@ export { makeFileName, strftime } from './file-names.js';
 export {
   LINKTYPE_ETHERNET, MAX_CAPLEN, DEFAULT_BUFFER_SIZE, PCAP_MAGIC_NS, PCAP_MAGIC_US,
 } from './constants.js';
-export { PcapFormatError, PcapTruncatedError, PcapOpenError, PcapWriteError } from '../errors.js';
+export { PcapFormatError, PcapTruncatedError, PcapOpenError, PcapWriteError, PcapLinkTypesError } from '../errors.js';

@@ -35,6 +35,8 @@ export interface ParserContext {
   readonly onTruncated: TruncationPolicy;
   readonly maxBlockLength: number;
   readonly matchAlignment: boolean;
+  /** refuse pcapng interfaces whose link type differs from the first's (PcapLinkTypesError) */
+  readonly oneLinkType: boolean;
 }
 
 export abstract class RecordParser {
