@@ -91,6 +91,8 @@ test('a truncated capture: count reports the records before the cut, then the er
     assert.equal(JSON.parse(r.stdout).packets, 99);
     assert.match(r.stderr, /truncated record at offset \d+/);
     assert.match(r.stderr, /ERR_RINGZERO_PCAP_TRUNCATED/);
+    // No CLI flag ends at the cut quietly: the message says what the command did, and the API option.
+    assert.match(r.stderr, /the commands \(count, dump, send -f\) have counted, written or sent them and exit 1 to flag the cut; API callers .* onTruncated: 'end'/);
     const out = join(dir, 'out.pcap');
     const d = spawnSync(process.execPath, [BIN, 'dump', '-i', `pcap:${cut}`, '-w', out, '-q'], { encoding: 'utf8' });
     assert.equal(d.status, 1);
