@@ -177,6 +177,20 @@ export class LinkDownError extends RingzeroError {
 export class DeviceClosedError extends RingzeroError {
   constructor(message: string) { super('ERR_RINGZERO_DEVICE_CLOSED', message); }
 }
+/**
+ * A capture file replayed at its recorded pace has a record more than a day
+ * after the one before it (typically a corrupt timestamp, e.g. year 2106):
+ * the replay would wait that long. `packet` is its 1-based number in the file.
+ */
+export class ReplayGapError extends RingzeroError {
+  readonly packet: number;
+  readonly gapSeconds: number;
+  constructor(message: string, packet: number, gapSeconds: number) {
+    super('ERR_RINGZERO_REPLAY_GAP', message);
+    this.packet = packet;
+    this.gapSeconds = gapSeconds;
+  }
+}
 
 // --- filters -----------------------------------------------------------------
 /** libpcap's compiler rejected a filter expression; `pcapMessage` is libpcap's own text. */

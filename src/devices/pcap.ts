@@ -5,7 +5,7 @@
 // its summary and exit.
 import { PcapReader, createPacketRecords, type PacketRecords } from '../pcap/index.js';
 import { META_LEN, META_NSEC, META_OFF, META_PORT, META_SEC, META_WIRELEN, META_WORDS, META_HASH } from '../zc/meta.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, ReplayGapError } from '../errors.js';
 import { emptyStats, type Device, type DeviceOptions, type DeviceStats } from './types.js';
 import { sleepSync } from '../sleep.js';
 
@@ -15,6 +15,23 @@ export interface PcapDeviceOptions extends DeviceOptions {
 }
 
 const MAX_BURST = 256;
+
+/** A timed replay refuses a gap between consecutive records longer than this (recorded time). */
+export const MAX_REPLAY_GAP_NS = 86_400e9;
+
+/**
+ * Packet `packet` (1-based) of `name` is `gapNs` of recorded time after the
+ * one before it, at `sec` (u32 seconds): the error a timed replay throws
+ * instead of waiting (send -f paces on its own and can use it too).
+ */
+export function replayGapError(name: string, packet: number, gapNs: number, sec: number): ReplayGapError {
+  const s = gapNs / 1e9;
+  const span = s >= 86400 * 365 ? `${(s / (86400 * 365.25)).toFixed(1)} years` : `${(s / 86400).toFixed(1)} days`;
+  const at = new Date(sec * 1000).toISOString();
+  return new ReplayGapError(`${name}: packet ${packet} is stamped ${at}, ${span} after the packet before it; replaying at the ` +
+    `recorded pace would wait that long (a corrupt timestamp?). Replay at top speed (--speed 0, send --topspeed), or remove ` +
+    `the packet first (editcap FILE OUT ${packet} deletes it)`, packet, s);
+}
 
 export class PcapDevice implements Device {
   readonly name: string;
@@ -33,6 +50,10 @@ export class PcapDevice implements Device {
   private held = -1;
   private startWallNs = 0;
   private startPktNs = 0;
+  /** recorded time of the previous packet of a timed replay (-1: none yet) */
+  private lastPktNs = -1;
+  /** a gap met after packets of the same call were placed in `out`: thrown by the next call */
+  private gapError: ReplayGapError | null = null;
   private _closed = false;
 
   constructor(name: string, path: string, o: PcapDeviceOptions) {
@@ -59,6 +80,7 @@ export class PcapDevice implements Device {
 
   recvBurst(out: Uint32Array, max: number): number {
     if (this._closed || max <= 0) return 0;
+    if (this.gapError !== null) throw this.gapError;
     if (this.speed > 0) return this.recvTimed(out);
     return this.readInto(out, Math.min(max, MAX_BURST));
   }
@@ -102,12 +124,27 @@ export class PcapDevice implements Device {
     const meta = this.o.memory.meta;
     let n = 0;
     for (;;) {
-      if (this.held < 0) {
+      const fresh = this.held < 0;
+      if (fresh) {
         if (this.readInto(out, 1, n) === 0) return n;
         this.held = out[n];
       }
       const b = this.held * META_WORDS;
       const pktNs = meta[b + META_SEC] * 1e9 + meta[b + META_NSEC];
+      if (fresh) {
+        // Checked once per record, at the recorded pace only (one record at a time here anyway).
+        if (this.lastPktNs >= 0 && pktNs - this.lastPktNs > MAX_REPLAY_GAP_NS) {
+          // Not delivered: uncounted, its buffer freed; the packets before it in `out` are returned first.
+          this.gapError = replayGapError(this.name, this.st.received, pktNs - this.lastPktNs, meta[b + META_SEC]);
+          this.st.received--;
+          this.st.receivedBytes -= meta[b + META_LEN];
+          this.o.source.free(Uint32Array.of(this.held), 1);
+          this.held = -1;
+          if (n > 0) return n;
+          throw this.gapError;
+        }
+        this.lastPktNs = pktNs;
+      }
       const now = Number(process.hrtime.bigint());
       if (this.startWallNs === 0) { this.startWallNs = now; this.startPktNs = pktNs; }
       const due = this.startWallNs + (pktNs - this.startPktNs) / this.speed;
