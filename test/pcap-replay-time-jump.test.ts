@@ -1,4 +1,4 @@
-// A capture file replayed at its recorded pace (count --speed 1) with a
+// A capture file replayed at its recorded pace (count --speed 1, send -f) with a
 // record stamped far in the future (year 2106, a corrupt timestamp) is
 // refused with ERR_RINGZERO_REPLAY_GAP instead of waiting for 82 years; the
 // packets before it are delivered, and the fix in the message works.
@@ -36,6 +36,15 @@ test('count --speed 1 refuses a jump of more than a day between records, after d
   assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()!).packets, 2);
   assert.match(r.stderr, /packet 3 is stamped 2106-01-27T01:46:40\.000Z, 82\.2 years after the packet before it/);
   assert.match(r.stderr, /Replay at top speed .* or remove the packet first \(editcap FILE OUT 3 deletes it\) \[ERR_RINGZERO_REPLAY_GAP\]/);
+});
+
+test('send -f at the recorded pace refuses the same jump instead of waiting', { skip: process.getuid?.() === 0 ? false : 'needs root (AF_PACKET on lo)' }, () => {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [BIN, 'send', '-i', 'lo', '-f', file, '-q'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.signal, null, 'it did not hang');
+  assert.ok(Date.now() - t0 < 10_000);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /packet 3 is stamped 2106-01-27T01:46:40\.000Z, 82\.2 years after the packet before it.*\[ERR_RINGZERO_REPLAY_GAP\]/);
 });
 
 test('at top speed the same file is read whole: the timestamps are not judged', () => {

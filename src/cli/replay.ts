@@ -72,7 +72,8 @@ export class Replayer {
   }
 
   private openFile(): PcapDevice {
-    return new PcapDevice(`pcap:${this.o.path}`, this.o.path, { memory: this.mem, source: this.pool });
+    // checkGaps: at the recorded pace, a record stamped days later (a corrupt timestamp) is refused, not waited for
+    return new PcapDevice(`pcap:${this.o.path}`, this.o.path, { memory: this.mem, source: this.pool, checkGaps: this.o.speed > 0 });
   }
 
   /** Relative recorded time of burst[i] in ns (exact enough: seconds are taken relative to the first). */

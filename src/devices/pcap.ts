@@ -12,6 +12,13 @@ import { sleepSync } from '../sleep.js';
 export interface PcapDeviceOptions extends DeviceOptions {
   /** replay speed: 0 = as fast as possible (default), 1 = recorded pace, 2 = twice as fast, ... */
   speed?: number;
+  /**
+   * Refuse (ReplayGapError) a record more than a day of recorded time after
+   * the one before it, as a replay at the recorded pace would wait that long:
+   * default true when speed > 0. send -f, which reads at top speed and paces
+   * on its own, sets it when it paces.
+   */
+  checkGaps?: boolean;
 }
 
 const MAX_BURST = 256;
@@ -22,7 +29,7 @@ export const MAX_REPLAY_GAP_NS = 86_400e9;
 /**
  * Packet `packet` (1-based) of `name` is `gapNs` of recorded time after the
  * one before it, at `sec` (u32 seconds): the error a timed replay throws
- * instead of waiting (send -f paces on its own and can use it too).
+ * instead of waiting.
  */
 export function replayGapError(name: string, packet: number, gapNs: number, sec: number): ReplayGapError {
   const s = gapNs / 1e9;
@@ -52,7 +59,8 @@ export class PcapDevice implements Device {
   private startPktNs = 0;
   /** recorded time of the previous packet of a timed replay (-1: none yet) */
   private lastPktNs = -1;
-  /** a gap met after packets of the same call were placed in `out`: thrown by the next call */
+  private readonly checkGaps: boolean;
+  /** a gap found: the packets before it are returned, then every call throws it */
   private gapError: ReplayGapError | null = null;
   private _closed = false;
 
@@ -65,6 +73,7 @@ export class PcapDevice implements Device {
     this.o = o;
     this.port = o.port ?? 0;
     this.speed = o.speed ?? 0;
+    this.checkGaps = o.checkGaps ?? this.speed > 0;
     // One link type for the whole file: a command's filter and output header are compiled/written for
     // `linkType`, so a pcapng file mixing link types is refused (as tcpdump does) rather than misread.
     this.reader = PcapReader.openSync(path === '-' ? 0 : path, { matchAlignment: true, oneLinkType: true });
@@ -74,15 +83,16 @@ export class PcapDevice implements Device {
   get linkType(): number { return this.reader.linkType; }
 
   /** True once every record was delivered. */
-  get ended(): boolean { return this.held < 0 && this.reader.ended; }
+  get ended(): boolean { return this.held < 0 && this.gapError === null && this.reader.ended; }
 
   get closed(): boolean { return this._closed; }
 
   recvBurst(out: Uint32Array, max: number): number {
     if (this._closed || max <= 0) return 0;
     if (this.gapError !== null) throw this.gapError;
-    if (this.speed > 0) return this.recvTimed(out);
-    return this.readInto(out, Math.min(max, MAX_BURST));
+    const n = this.speed > 0 ? this.recvTimed(out) : this.readInto(out, Math.min(max, MAX_BURST));
+    if (n === 0 && this.gapError !== null) throw this.gapError;
+    return n;
   }
 
   /** Reads up to n records into freshly allocated buffers; returns how many. */
@@ -100,6 +110,7 @@ export class PcapDevice implements Device {
       this.o.source.free(out.subarray(at, at + k), k);
       throw e;
     }
+    if (this.checkGaps && got > 0) got = this.beforeGap(got);
     const meta = m.meta;
     for (let i = 0; i < got; i++) {
       const idx = out[at + i];
@@ -120,31 +131,35 @@ export class PcapDevice implements Device {
     return got;
   }
 
+  /**
+   * How many of the `got` records just read come before a gap of more than
+   * MAX_REPLAY_GAP_NS; sets gapError at the first such gap (its record and
+   * those after it in the burst are then freed by readInto, uncounted). One
+   * compare per record, and only when checkGaps is set.
+   */
+  private beforeGap(got: number): number {
+    const secs = this.rec.sec, nsecs = this.rec.nsec;
+    for (let i = 0; i < got; i++) {
+      const t = secs[i] * 1e9 + nsecs[i];
+      if (this.lastPktNs >= 0 && t - this.lastPktNs > MAX_REPLAY_GAP_NS) {
+        this.gapError = replayGapError(this.name, this.st.received + i + 1, t - this.lastPktNs, secs[i]);
+        return i;
+      }
+      this.lastPktNs = t;
+    }
+    return got;
+  }
+
   private recvTimed(out: Uint32Array): number {
     const meta = this.o.memory.meta;
     let n = 0;
     for (;;) {
-      const fresh = this.held < 0;
-      if (fresh) {
+      if (this.held < 0) {
         if (this.readInto(out, 1, n) === 0) return n;
         this.held = out[n];
       }
       const b = this.held * META_WORDS;
       const pktNs = meta[b + META_SEC] * 1e9 + meta[b + META_NSEC];
-      if (fresh) {
-        // Checked once per record, at the recorded pace only (one record at a time here anyway).
-        if (this.lastPktNs >= 0 && pktNs - this.lastPktNs > MAX_REPLAY_GAP_NS) {
-          // Not delivered: uncounted, its buffer freed; the packets before it in `out` are returned first.
-          this.gapError = replayGapError(this.name, this.st.received, pktNs - this.lastPktNs, meta[b + META_SEC]);
-          this.st.received--;
-          this.st.receivedBytes -= meta[b + META_LEN];
-          this.o.source.free(Uint32Array.of(this.held), 1);
-          this.held = -1;
-          if (n > 0) return n;
-          throw this.gapError;
-        }
-        this.lastPktNs = pktNs;
-      }
       const now = Number(process.hrtime.bigint());
       if (this.startWallNs === 0) { this.startWallNs = now; this.startPktNs = pktNs; }
       const due = this.startWallNs + (pktNs - this.startPktNs) / this.speed;
