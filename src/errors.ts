@@ -79,6 +79,50 @@ export class PcapTruncatedError extends RingzeroError {
   constructor(message: string, offset: number) { super('ERR_RINGZERO_PCAP_TRUNCATED', message); this.offset = offset; }
 }
 
+/** A capture file cannot be opened for reading (missing, a directory, no permission); `path` names it, `errno` says why. */
+export class PcapOpenError extends SystemError {
+  readonly path: string;
+  constructor(message: string, path: string, errno: string, cause?: unknown) {
+    super('ERR_RINGZERO_PCAP_OPEN', message, errno, 'open', cause);
+    this.path = path;
+  }
+}
+/**
+ * Writing a capture file failed (disk full, quota, file too large, closed
+ * pipe, I/O error). A regular file was cut back to its last complete record
+ * first. `path` is the file that failed (with rotation, not necessarily the
+ * first), `packetsInFile` the packets it holds, `packetsInFiles` the packets
+ * in every file of the writer, `lost` the accepted packets that reached none.
+ */
+export class PcapWriteError extends SystemError {
+  readonly path: string;
+  readonly packetsInFile: number;
+  readonly packetsInFiles: number;
+  readonly lost: number;
+  constructor(message: string, errno: string, syscall: string,
+    o: { path: string; packetsInFile: number; packetsInFiles: number; lost: number }, cause?: unknown) {
+    super('ERR_RINGZERO_PCAP_WRITE_FAILED', message, errno, syscall, cause);
+    this.path = o.path;
+    this.packetsInFile = o.packetsInFile;
+    this.packetsInFiles = o.packetsInFiles;
+    this.lost = o.lost;
+  }
+}
+/**
+ * A pcapng file's interfaces have different link types (e.g. Ethernet and
+ * RAW), read where every packet must have one link type (a `pcap:` device,
+ * whose filter and output assume one). `linkTypes` is [the first interface's, the odd one's].
+ */
+export class PcapLinkTypesError extends RingzeroError {
+  readonly linkTypes: number[];
+  readonly offset: number;
+  constructor(message: string, linkTypes: number[], offset: number) {
+    super('ERR_RINGZERO_PCAP_MIXED_LINK_TYPES', message);
+    this.linkTypes = linkTypes;
+    this.offset = offset;
+  }
+}
+
 // --- devices ---------------------------------------------------------------
 /** The named network interface does not exist (the message lists those that do). */
 export class InterfaceNotFoundError extends RingzeroError {
@@ -144,6 +188,20 @@ export class FrameTooLongError extends RingzeroError {
 /** A capture file to send holds records of a link type other than Ethernet; the message names it and a conversion. */
 export class LinkTypeUnsupportedError extends RingzeroError {
   constructor(message: string) { super('ERR_RINGZERO_LINKTYPE_UNSUPPORTED', message); }
+}
+/**
+ * A capture file replayed at its recorded pace has a record more than a day
+ * after the one before it (typically a corrupt timestamp, e.g. year 2106):
+ * the replay would wait that long. `packet` is its 1-based number in the file.
+ */
+export class ReplayGapError extends RingzeroError {
+  readonly packet: number;
+  readonly gapSeconds: number;
+  constructor(message: string, packet: number, gapSeconds: number) {
+    super('ERR_RINGZERO_REPLAY_GAP', message);
+    this.packet = packet;
+    this.gapSeconds = gapSeconds;
+  }
 }
 
 // --- filters -----------------------------------------------------------------

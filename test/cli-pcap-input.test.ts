@@ -91,6 +91,8 @@ test('a truncated capture: count reports the records before the cut, then the er
     assert.equal(JSON.parse(r.stdout).packets, 99);
     assert.match(r.stderr, /truncated record at offset \d+/);
     assert.match(r.stderr, /ERR_RINGZERO_PCAP_TRUNCATED/);
+    // No CLI flag ends at the cut quietly: the message says what the command did, and the API option.
+    assert.match(r.stderr, /the commands \(count, dump, send -f\) have counted, written or sent them and exit 1 to flag the cut; API callers .* onTruncated: 'end'/);
     const out = join(dir, 'out.pcap');
     const d = spawnSync(process.execPath, [BIN, 'dump', '-i', `pcap:${cut}`, '-w', out, '-q'], { encoding: 'utf8' });
     assert.equal(d.status, 1);
@@ -108,13 +110,13 @@ test('dump to a full disk or a closed pipe fails with the reason, not a stack tr
     writeFile(file, 1000, 1000);
     const full = spawnSync(process.execPath, [BIN, 'dump', '-i', `pcap:${file}`, '-w', '/dev/full', '-q'], { encoding: 'utf8' });
     assert.equal(full.status, 1);
-    assert.match(full.stderr, /cannot write the capture to \/dev\/full: no space left on the device.*\[ENOSPC\]/);
+    assert.match(full.stderr, /cannot write the capture to \/dev\/full: no space left on the device \(ENOSPC\).*\[ERR_RINGZERO_PCAP_WRITE_FAILED\]/);
     assert.doesNotMatch(full.stderr, /at \w+ \(/, 'no stack trace');
     const pipe = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" dump -i pcap:${file} -w - -q | head -c 100 > /dev/null; echo "status=\${PIPESTATUS:-}"`], { encoding: 'utf8' });
-    assert.match(pipe.stderr, /the reading side closed the pipe.*\[EPIPE\]/);
+    assert.match(pipe.stderr, /the reading side closed the pipe \(EPIPE\).*\[ERR_RINGZERO_PCAP_WRITE_FAILED\]/);
     const missing = spawnSync(process.execPath, [BIN, 'count', '-i', 'pcap:/nonexistent/x.pcap'], { encoding: 'utf8' });
     assert.equal(missing.status, 1);
-    assert.match(missing.stderr, /no such file or directory.*\[ENOENT\]/);
+    assert.match(missing.stderr, /no such file or directory \(ENOENT\).*\[ERR_RINGZERO_PCAP_OPEN\]/);
   } finally {
     rmSync(dir, { recursive: true });
   }

@@ -13,7 +13,7 @@ import { bufferKiBFlag, openInput } from './endpoint.js';
 import { runLoop } from './loop.js';
 import { thousands } from './format.js';
 import { FILTER_FLAGS, filterFromArgs, reloadOnSigusr1 } from './filter-option.js';
-import { ClusterClosedError } from '../errors.js';
+import { ClusterClosedError, PcapWriteError } from '../errors.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['i', 'interface'], value: true, help: 'device (zc:IFACE[@Q], IFACE, pcap:FILE) or zc:CLUSTER@QUEUE' },
@@ -86,6 +86,8 @@ export async function dumpCommand(argv: string[]): Promise<number> {
     }
   };
   const outputError = (e: unknown): Error => {
+    // The writer cut the file back to its last complete record: report what the files hold.
+    if (e instanceof PcapWriteError) { captured = e.packetsInFiles; return e; }
     const code = (e as { code?: string }).code ?? 'EIO';
     const what = toStdout ? 'standard output' : String(a.write);
     const why = code === 'EPIPE' ? 'the reading side closed the pipe' : code === 'ENOSPC' ? 'no space left on the device' : (e as Error).message;

@@ -79,7 +79,8 @@ export class Replayer {
   }
 
   private openFile(): PcapDevice {
-    return new PcapDevice(`pcap:${this.o.path}`, this.o.path, { memory: this.mem, source: this.pool });
+    // checkGaps: at the recorded pace, a record stamped days later (a corrupt timestamp) is refused, not waited for
+    return new PcapDevice(`pcap:${this.o.path}`, this.o.path, { memory: this.mem, source: this.pool, checkGaps: this.o.speed > 0 });
   }
 
   /** The file's link type (LINKTYPE_*: 1 = Ethernet), known once it is open. */

@@ -5,16 +5,40 @@
 // its summary and exit.
 import { PcapReader, createPacketRecords, type PacketRecords } from '../pcap/index.js';
 import { META_LEN, META_NSEC, META_OFF, META_PORT, META_SEC, META_WIRELEN, META_WORDS, META_HASH } from '../zc/meta.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, ReplayGapError } from '../errors.js';
 import { emptyStats, type Device, type DeviceOptions, type DeviceStats } from './types.js';
 import { sleepSync } from '../sleep.js';
 
 export interface PcapDeviceOptions extends DeviceOptions {
   /** replay speed: 0 = as fast as possible (default), 1 = recorded pace, 2 = twice as fast, ... */
   speed?: number;
+  /**
+   * Refuse (ReplayGapError) a record more than a day of recorded time after
+   * the one before it, as a replay at the recorded pace would wait that long:
+   * default true when speed > 0. send -f, which reads at top speed and paces
+   * on its own, sets it when it paces.
+   */
+  checkGaps?: boolean;
 }
 
 const MAX_BURST = 256;
+
+/** A timed replay refuses a gap between consecutive records longer than this (recorded time). */
+export const MAX_REPLAY_GAP_NS = 86_400e9;
+
+/**
+ * Packet `packet` (1-based) of `name` is `gapNs` of recorded time after the
+ * one before it, at `sec` (u32 seconds): the error a timed replay throws
+ * instead of waiting.
+ */
+export function replayGapError(name: string, packet: number, gapNs: number, sec: number): ReplayGapError {
+  const s = gapNs / 1e9;
+  const span = s >= 86400 * 365 ? `${(s / (86400 * 365.25)).toFixed(1)} years` : `${(s / 86400).toFixed(1)} days`;
+  const at = new Date(sec * 1000).toISOString();
+  return new ReplayGapError(`${name}: packet ${packet} is stamped ${at}, ${span} after the packet before it; replaying at the ` +
+    `recorded pace would wait that long (a corrupt timestamp?). Replay at top speed (--speed 0, send --topspeed), or remove ` +
+    `the packet first (editcap FILE OUT ${packet} deletes it)`, packet, s);
+}
 
 export class PcapDevice implements Device {
   readonly name: string;
@@ -33,6 +57,11 @@ export class PcapDevice implements Device {
   private held = -1;
   private startWallNs = 0;
   private startPktNs = 0;
+  /** recorded time of the previous packet of a timed replay (-1: none yet) */
+  private lastPktNs = -1;
+  private readonly checkGaps: boolean;
+  /** a gap found: the packets before it are returned, then every call throws it */
+  private gapError: ReplayGapError | null = null;
   private _closed = false;
 
   constructor(name: string, path: string, o: PcapDeviceOptions) {
@@ -44,21 +73,26 @@ export class PcapDevice implements Device {
     this.o = o;
     this.port = o.port ?? 0;
     this.speed = o.speed ?? 0;
-    this.reader = PcapReader.openSync(path === '-' ? 0 : path, { matchAlignment: true });
+    this.checkGaps = o.checkGaps ?? this.speed > 0;
+    // One link type for the whole file: a command's filter and output header are compiled/written for
+    // `linkType`, so a pcapng file mixing link types is refused (as tcpdump does) rather than misread.
+    this.reader = PcapReader.openSync(path === '-' ? 0 : path, { matchAlignment: true, oneLinkType: true });
   }
 
   /** The file's link type (LINKTYPE_*: 1 = Ethernet). */
   get linkType(): number { return this.reader.linkType; }
 
   /** True once every record was delivered. */
-  get ended(): boolean { return this.held < 0 && this.reader.ended; }
+  get ended(): boolean { return this.held < 0 && this.gapError === null && this.reader.ended; }
 
   get closed(): boolean { return this._closed; }
 
   recvBurst(out: Uint32Array, max: number): number {
     if (this._closed || max <= 0) return 0;
-    if (this.speed > 0) return this.recvTimed(out);
-    return this.readInto(out, Math.min(max, MAX_BURST));
+    if (this.gapError !== null) throw this.gapError;
+    const n = this.speed > 0 ? this.recvTimed(out) : this.readInto(out, Math.min(max, MAX_BURST));
+    if (n === 0 && this.gapError !== null) throw this.gapError;
+    return n;
   }
 
   /** Reads up to n records into freshly allocated buffers; returns how many. */
@@ -76,6 +110,7 @@ export class PcapDevice implements Device {
       this.o.source.free(out.subarray(at, at + k), k);
       throw e;
     }
+    if (this.checkGaps && got > 0) got = this.beforeGap(got);
     const meta = m.meta;
     for (let i = 0; i < got; i++) {
       const idx = out[at + i];
@@ -92,6 +127,25 @@ export class PcapDevice implements Device {
     }
     if (got < k) this.o.source.free(out.subarray(at + got, at + k), k - got);
     this.st.received += got;
+    return got;
+  }
+
+  /**
+   * How many of the `got` records just read come before a gap of more than
+   * MAX_REPLAY_GAP_NS; sets gapError at the first such gap (its record and
+   * those after it in the burst are then freed by readInto, uncounted). One
+   * compare per record, and only when checkGaps is set.
+   */
+  private beforeGap(got: number): number {
+    const secs = this.rec.sec, nsecs = this.rec.nsec;
+    for (let i = 0; i < got; i++) {
+      const t = secs[i] * 1e9 + nsecs[i];
+      if (this.lastPktNs >= 0 && t - this.lastPktNs > MAX_REPLAY_GAP_NS) {
+        this.gapError = replayGapError(this.name, this.st.received + i + 1, t - this.lastPktNs, secs[i]);
+        return i;
+      }
+      this.lastPktNs = t;
+    }
     return got;
   }
 

@@ -3,12 +3,14 @@
 // the header at the start of every file, tcpdump-like rotation by size (-C),
 // time (-G) and file count (-W), flush and close.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, PcapWriteError } from '../errors.js';
 import { DEFAULT_BUFFER_SIZE, LINKTYPE_ETHERNET, MAX_CAPLEN, MIN_BUFFER_SIZE } from './constants.js';
 import { putInterface, putPcapHeader, putSectionHeader } from './encode.js';
 import { hasTimeConversion, makeFileName, suffixWidth } from './file-names.js';
 import { mappingOf, type Mapping } from '../memory/copy.js';
 import { sleepSync } from '../sleep.js';
+import { writeFailure } from './write-failure.js';
+import { createFailure } from './file-errors.js';
 
 export interface PcapWriterOptions {
   /** 'pcap' (default) or 'pcapng' */
@@ -49,6 +51,8 @@ export class PcapWriteStats {
   writes = 0;
   /** files opened (rotation included) */
   files = 0;
+  /** packets accepted but in no file: those of a batch whose write failed, after its last complete record */
+  lost = 0;
 }
 
 function nowSec(): number { return Math.floor(Date.now() / 1000); }
@@ -69,6 +73,14 @@ export class PcapFileOutput {
   private currentPath: string | null;
   protected fileBytes = 0;
   protected filePackets = 0;
+  /** packets in the batch; and in earlier batches of this file, of all files (counted at each flush) */
+  protected batchPackets = 0;
+  private flushedFilePackets = 0;
+  private flushedPackets = 0;
+  /** classic pcap: the batch starts with a new file's header */
+  private headerFirst = false;
+  /** the write that failed: thrown again by every later write or flush */
+  protected failure: PcapWriteError | null = null;
   /** packet time that opened the current -G window: names expand it, rotation measures from it */
   private windowStartSec = 0;
   private windowOpen = false;
@@ -146,6 +158,12 @@ export class PcapFileOutput {
 
   close(): void {
     if (this.closed) return;
+    if (this.failure !== null) {
+      // Already reported, and the file already cut back: only the fd is left.
+      this.closed = true;
+      if (this.ownsFd && this.fd >= 0) closeSync(this.fd); // -1 when the next file of a rotation could not be created
+      return;
+    }
     // Like tcpdump, an empty capture still leaves a (header-only) file.
     if (this.fd < 0) this.openFile(makeFileName(this.pattern!, nowSec(), 0, this.width, this.opts.utc));
     try {
@@ -205,8 +223,14 @@ export class PcapFileOutput {
   }
 
   protected openFile(path: string): void {
-    this.fd = openSync(path, 'w', this.opts.mode ?? 0o644);
+    try {
+      this.fd = openSync(path, 'w', this.opts.mode ?? 0o644);
+    } catch (e) {
+      this.failure = createFailure(path, this.stats.files, this.flushedPackets, e);
+      throw this.failure;
+    }
     this.currentPath = path;
+    this.flushedFilePackets = 0;
     this.stats.files++;
     this.startFile();
   }
@@ -217,6 +241,7 @@ export class PcapFileOutput {
     this.filePackets = 0;
     const v = this.out.dv;
     let p = this.pos;
+    this.headerFirst = this.format === 'pcap' && p === 0;
     if (this.format === 'pcap') p += putPcapHeader(v, p, this.nanosecond, this.snaplen, this.linkType);
     else {
       p += putSectionHeader(v, p);
@@ -227,6 +252,7 @@ export class PcapFileOutput {
   }
 
   protected flushBuffer(): void {
+    if (this.failure !== null) throw this.failure;
     let p = 0;
     while (p < this.pos) {
       try {
@@ -236,9 +262,28 @@ export class PcapFileOutput {
         const code = (e as { code?: string }).code;
         // stdout may be a non-blocking pipe: wait for the reader and retry.
         if (code === 'EAGAIN' || code === 'EWOULDBLOCK') { sleepSync(1); continue; }
-        throw e;
+        this.failWrite(p, e);
       }
     }
     this.pos = 0;
+    this.headerFirst = false;
+    this.flushedFilePackets += this.batchPackets;
+    this.flushedPackets += this.batchPackets;
+    this.batchPackets = 0;
+  }
+
+  /** A write failed after `written` bytes of the batch: cut the file back, count, throw (write-failure.ts). */
+  private failWrite(written: number, cause: unknown): never {
+    const name = this.currentPath ?? (this.fd === 1 ? 'standard output' : `fd ${this.fd}`);
+    const err = writeFailure(this.fd, {
+      view: this.out.dv, pos: this.pos, written, format: this.format, headerFirst: this.headerFirst,
+    }, {
+      name, filePackets: this.flushedFilePackets, allPackets: this.flushedPackets, files: this.stats.files,
+      batchPackets: this.batchPackets,
+    }, cause);
+    this.stats.lost += err.lost;
+    this.failure = err;
+    this.pos = 0;
+    throw err;
   }
 }

@@ -19,6 +19,8 @@
 //   options: bufferSize (1 MiB), buffer (reuse one Uint8Array across readers), onTruncated, maxBlockLength, name,
 //            matchAlignment (packet i lands 0..3 bytes past rec.offset[i], at its alignment in the
 //            file, and rec.offset[i] is updated: whole-word copies; the pcap: device uses it)
+//            oneLinkType (refuse a pcapng file whose interfaces mix link types, as tcpdump does:
+//            PcapLinkTypesError ERR_RINGZERO_PCAP_MIXED_LINK_TYPES; the pcap: device uses it)
 // The caller sets rec.offset[0..max) BEFORE the call (where each packet may go, `capacity`
 // bytes each; every slot is bounds-checked against data.length once per burst, an
 // InvalidArgumentError that leaves the reader usable); the reader copies each packet once,
@@ -39,7 +41,9 @@
 //   PcapTruncatedError ERR_RINGZERO_PCAP_TRUNCATED  input ends inside a header or record; `.offset`
 //                      is where that record starts. With { onTruncated: 'end' } the reader ends
 //                      there instead and reports the offset in `r.truncatedAt`.
-//   InvalidArgumentError for bad options or a slot outside `data`; fs errors (ENOENT, ...) as is.
+//   PcapOpenError      ERR_RINGZERO_PCAP_OPEN       the path cannot be opened (missing, a directory, no
+//                      permission); `.path`, `.errno`
+//   InvalidArgumentError for bad options or a slot outside `data`.
 //
 // WRITING (writer.ts)
 //   const w = PcapWriter.open(pathOrPattern | fd | '-', { format: 'pcap'|'pcapng', nanosecond: true,
@@ -58,6 +62,10 @@
 // that time and add a counter); -G with -W stops after W files (writeBurst then returns
 // fewer than n, `w.limitReached`). A -G pattern with no time conversion gets numbered
 // suffixes rather than being overwritten. nsec >= 1e9 carries into sec.
+// A failed write or file creation throws PcapWriteError (ERR_RINGZERO_PCAP_WRITE_FAILED; `.errno`,
+// `.path` = the file that failed, `.packetsInFile`, `.packetsInFiles`, `.lost`): a regular file is
+// first cut back (ftruncate) to its last complete record, so every reader reads it cleanly. Later
+// writes and flushes throw the same error; close() then only closes the fd (write-failure.ts).
 //
 // WIRING A DEVICE (`pcap:PATH`): allocate cluster buffers, set rec.offset[i] = byte offset
 // of buffer i's data (bufferOffset + index * bufferSize + headroom) in the cluster's `bytes`,
@@ -73,4 +81,4 @@ export { makeFileName, strftime } from './file-names.js';
 export {
   LINKTYPE_ETHERNET, MAX_CAPLEN, DEFAULT_BUFFER_SIZE, PCAP_MAGIC_NS, PCAP_MAGIC_US,
 } from './constants.js';
-export { PcapFormatError, PcapTruncatedError } from '../errors.js';
+export { PcapFormatError, PcapTruncatedError, PcapOpenError, PcapWriteError, PcapLinkTypesError } from '../errors.js';

@@ -35,6 +35,8 @@ export interface ParserContext {
   readonly onTruncated: TruncationPolicy;
   readonly maxBlockLength: number;
   readonly matchAlignment: boolean;
+  /** refuse pcapng interfaces whose link type differs from the first's (PcapLinkTypesError) */
+  readonly oneLinkType: boolean;
 }
 
 export abstract class RecordParser {
@@ -113,7 +115,9 @@ export abstract class RecordParser {
     }
     throw new PcapTruncatedError(
       `${this.ctx.name}: truncated ${what} at offset ${off} (only ${present} bytes follow): the file was cut short ` +
-      '(still being written, or copied incompletely); read it with onTruncated: \'end\' to keep the complete records',
+      '(still being written, or copied incompletely). Every complete record before the cut was delivered first: the ' +
+      'commands (count, dump, send -f) have counted, written or sent them and exit 1 to flag the cut; API callers who ' +
+      'want to end there without an error open the reader with onTruncated: \'end\'',
       off);
   }
 }

@@ -3,6 +3,7 @@
 // snaplen, timestamp resolution (if_tsresol, option 9) and offset
 // (if_tsoffset, option 14). Kept as parallel number arrays so the packet
 // path reads them without allocation; bounded by MAX_INTERFACES per section.
+import { PcapLinkTypesError } from '../errors.js';
 import { IF_TSOFFSET, IF_TSRESOL, MAX_INTERFACES, OPT_ENDOFOPT } from './constants.js';
 import { DEFAULT_TSRESOL, decodeTsResol } from './timestamp.js';
 
@@ -90,4 +91,29 @@ export class InterfaceTable {
     this.offset.push(offset);
     this.resolByte.push(resByte);
   }
+}
+
+/** tcpdump's names (pcap_datalink_val_to_name) and editcap's -T names of common link types, for messages. */
+const LINK_NAMES: Record<number, [string, string]> = {
+  0: ['NULL', 'null'], 1: ['EN10MB', 'ether'], 101: ['RAW', 'rawip'], 105: ['IEEE802_11', 'ieee-802-11'],
+  113: ['LINUX_SLL', 'linux-sll'], 127: ['IEEE802_11_RADIO', 'ieee-802-11-radiotap'], 228: ['IPV4', 'rawip4'],
+  229: ['IPV6', 'rawip6'], 276: ['LINUX_SLL2', 'linux-sll2'],
+};
+const linkName = (t: number) => (LINK_NAMES[t] !== undefined ? `${LINK_NAMES[t][0]} (${t})` : String(t));
+
+/**
+ * Interface `index` of file `name` (its IDB at `offset`) has link type
+ * `other` where the reader was asked for one link type, `first`'s. The fix
+ * is a recipe that works with Wireshark 4.0's tools: tshark keeps every IDB
+ * when it filters by interface, so editcap -T then labels the part with the
+ * one link type its packets have.
+ */
+export function mixedLinkTypes(name: string, offset: number, first: number, other: number, index: number): PcapLinkTypesError {
+  const encap = LINK_NAMES[other]?.[1] ?? 'ENCAP';
+  return new PcapLinkTypesError(`${name}: interface ${index} has link type ${linkName(other)}, different from the first ` +
+    `interface's ${linkName(first)} (offset ${offset}); here every packet must have one link type (the reader's oneLinkType ` +
+    `option, which pcap: inputs use because their filter and output are for one), as in tcpdump. Split the file per ` +
+    `interface and read each part on its own; for interface ${index}: tshark -r ${name} -Y 'frame.interface_id == ${index}' ` +
+    `-w if${index}.pcapng && editcap -T ${encap} -F pcap if${index}.pcapng if${index}.pcap (likewise for the others; ` +
+    `editcap -T help lists the link type names)`, [first, other], offset);
 }

@@ -13,7 +13,7 @@ import {
 import { RecordParser, type ParserContext } from './parser.js';
 import { copyBytes, mappingOf, type Mapping } from '../memory/copy.js';
 import type { PacketRecords } from './records.js';
-import { InterfaceTable, type PcapngInterface } from './pcapng-interfaces.js';
+import { InterfaceTable, mixedLinkTypes, type PcapngInterface } from './pcapng-interfaces.js';
 import { ticksToTime } from './timestamp.js';
 
 export type { PcapngInterface };
@@ -48,12 +48,14 @@ export class PcapngParser extends RecordParser {
 
   /**
    * Reads blocks until the first packet's interface is known (SHB + IDBs), so
-   * linkType is meaningful before the first burst. Returns false when an
-   * async source must be awaited.
+   * linkType is meaningful before the first burst; with oneLinkType, every
+   * block before the first packet, so that a file whose leading interfaces
+   * mix link types is refused at open. Returns false when an async source
+   * must be awaited.
    */
   readPreamble(): boolean {
     const rb = this.ctx.rb;
-    while (this.firstLinkType < 0 && !this.done) {
+    while ((this.firstLinkType < 0 || this.ctx.oneLinkType) && !this.done) {
       if (this.skipLen === 0) {
         if (!rb.ensure(8)) { this.stopAt(rb.pos, 'block header'); return this.done; }
         const type = rb.view.getUint32(rb.pos, this.le);
@@ -293,9 +295,12 @@ export class PcapngParser extends RecordParser {
 
   private interfaceDescription(p: number, len: number): void {
     if (len < MIN_IDB_LEN) throw this.tooShort(p, BT_IDB, len, MIN_IDB_LEN);
-    this.ifs.add(this.ctx.rb.view, p, len, this.le, (q, what) => this.format(q, what, 'the block is corrupt'));
-    if (this.firstLinkType < 0) { this.firstLinkType = this.ifs.link[0]; this.firstSnaplen = this.ifs.snap[0]; }
+    const ifs = this.ifs;
+    ifs.add(this.ctx.rb.view, p, len, this.le, (q, what) => this.format(q, what, 'the block is corrupt'));
+    if (this.firstLinkType < 0) { this.firstLinkType = ifs.link[0]; this.firstSnaplen = ifs.snap[0]; }
     this.ctx.stats.interfaces++;
+    const link = ifs.link[ifs.count - 1];
+    if (this.ctx.oneLinkType && link !== this.firstLinkType) throw mixedLinkTypes(this.ctx.name, this.ctx.rb.offsetOf(p), this.firstLinkType, link, ifs.base + ifs.count - 1);
   }
 
   private checkLength(p: number, type: number, len: number): void {

@@ -40,6 +40,14 @@ export interface PcapReaderOptions {
    * Room per slot stays `capacity` bytes from the given offset.
    */
   matchAlignment?: boolean;
+  /**
+   * Refuse a pcapng file whose interfaces have different link types, with
+   * PcapLinkTypesError when the first odd interface is read (packets before
+   * it are delivered first), as tcpdump does. For callers that handle every
+   * packet as `linkType` (one filter, one output header). Default false:
+   * each packet's link type is in rec.linkType[i].
+   */
+  oneLinkType?: boolean;
   /** name used in error messages (default: the path, `stdin`, `fd N` or `memory`) */
   name?: string;
 }
@@ -77,7 +85,7 @@ export class PcapReader {
     this.rb = new ReadBuffer(source, opts.buffer ?? new Uint8Array(size));
     this.ctx = {
       rb: this.rb, stats: this.stats, name: opts.name ?? source.name, onTruncated, maxBlockLength,
-      matchAlignment: opts.matchAlignment === true,
+      matchAlignment: opts.matchAlignment === true, oneLinkType: opts.oneLinkType === true,
     };
   }
 

@@ -2,7 +2,9 @@
 // the reader's own buffer; sync sources (files, fds, memory) let the parser
 // refill in the middle of a burst, async ones (streams, stdin pipes) make the
 // burst end early so the caller can await `fill()`.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { PcapOpenError, errnoOf } from '../errors.js';
+import { openFailure } from './file-errors.js';
 import type { Readable } from 'node:stream';
 import { sleepSync } from '../sleep.js';
 
@@ -37,8 +39,22 @@ export class FdSource implements ByteSource {
     };
   }
 
+  /** Opens a capture file for reading; failures are PcapOpenErrors that name the path, the cause and the fix. */
   static open(path: string): FdSource {
-    return new FdSource(openSync(path, 'r'), path, true);
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      throw openFailure(path, errnoOf(e) || 'EIO', e);
+    }
+    try {
+      // open(2) succeeds on a directory; the first read would fail with a bare EISDIR.
+      if (fstatSync(fd).isDirectory()) throw openFailure(path, 'EISDIR', null);
+    } catch (e) {
+      closeSync(fd);
+      throw e instanceof PcapOpenError ? e : openFailure(path, errnoOf(e) || 'EIO', e);
+    }
+    return new FdSource(fd, path, true);
   }
 
   read(buf: Uint8Array, off: number, len: number): Promise<number> {

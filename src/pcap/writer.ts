@@ -37,6 +37,7 @@ export class PcapWriter extends PcapFileOutput {
    */
   writeBurst(data: Uint8Array, rec: PacketRecords, n: number): number {
     if (this.closed) throw new InvalidArgumentError('writeBurst on a closed PcapWriter');
+    if (this.failure !== null) throw this.failure;
     if (data !== this.lastData) { this.lastData = data; this.lastMap = mappingOfArray(data); }
     const rotating = this.pattern !== null && (this.opts.maxFileBytes !== undefined || this.opts.rotateSeconds !== undefined);
     // u32 stores are little-endian on every host Node runs on today; a big-endian one takes appendEach.
@@ -60,7 +61,8 @@ export class PcapWriter extends PcapFileOutput {
     const out = this.out, u8 = out.u8, u32 = out.u32, v = out.dv, cap = u8.length, snap = this.snaplen;
     const nano = this.nanosecond, units = this.unitsPerSec;
     const offsets = rec.offset, caplens = rec.caplen, wirelens = rec.wirelen, secs = rec.sec, nsecs = rec.nsec;
-    let pos = this.pos, i = 0, bytes = 0, recBytes = 0, cut = 0;
+    // `batched`: packets of this burst already counted in batchPackets (at a mid-burst flush, which needs the count)
+    let pos = this.pos, i = 0, bytes = 0, recBytes = 0, cut = 0, batched = 0;
     try {
       for (; i < n; i++) {
         const off = offsets[i];
@@ -72,7 +74,7 @@ export class PcapWriter extends PcapFileOutput {
         if (nsec >= 1e9) { sec = (sec + Math.floor(nsec / 1e9)) >>> 0; nsec %= 1e9; }
         if (len > snap) { len = snap; cut++; }
         const recLen = ng ? epbLength(len) : 16 + len;
-        if (pos + recLen > cap) { this.pos = pos; this.flushBuffer(); pos = 0; }
+        if (pos + recLen > cap) { this.pos = pos; this.batchPackets += i - batched; batched = i; this.flushBuffer(); pos = 0; }
         const frac = nano ? nsec : Math.floor(nsec / 1000);
         const wire = w === 0 ? caplens[i] : w;
         if (ng) {
@@ -98,6 +100,7 @@ export class PcapWriter extends PcapFileOutput {
       }
     } finally {
       this.pos = pos;
+      this.batchPackets += i - batched;
       this.fileBytes += recBytes;
       this.filePackets += i;
       this.stats.packets += i;
@@ -144,6 +147,7 @@ export class PcapWriter extends PcapFileOutput {
         this.pos = p + recLen;
         this.fileBytes += recLen;
         this.filePackets++;
+        this.batchPackets++;
         bytes += len;
       }
     } finally {
