@@ -4,6 +4,8 @@
 // Timing: packet i leaves at start + (ts_i - ts_0) / speed; the loop sleeps
 // until 1.5 ms before a departure and spins the rest, so gaps are kept
 // to well under a millisecond. speed 0 = top speed. A pps cap applies on top.
+// The event loop gets its turns (between slices) only while the next departure
+// is at least COMMIT_MS away, never in the last stretch before one.
 import { PcapDevice } from '../devices/pcap.js';
 import { META_LEN, META_NSEC, META_OFF, META_SEC, META_WORDS } from '../zc/meta.js';
 import type { BufferPool } from '../zc/pool.js';
@@ -14,24 +16,36 @@ import { sleepSync } from '../sleep.js';
 // Sleep until this long before a departure, then spin: waking from a sleep can be late by a
 // millisecond on a busy machine (timer slack, scheduling), spinning is not. Costs up to 1.5 ms of
 // CPU per gap longer than that; shorter gaps are spun anyway.
-const SPIN_NS = 1_500_000;
+const SPIN_MS = 1.5;
 
 /**
- * Busy-waits until performance.now() reaches `untilMs` (or `limitMs`, the
- * end of the caller's slice). A function of its own, warmed up before the
+ * A departure closer than this is this slice's to make, even past its budget: it
+ * sleeps and spins through it instead of handing the thread to the event loop.
+ * A turn of the event loop is not bounded by us (timers, signals, a GC, and on a
+ * loaded VM the scheduler): taken in the spin window, it made departures late
+ * (the first turn after the start took 0.4 ms on an idle machine, 3.8 ms on a
+ * loaded one, 5 ms into a replay whose second packet was due at 5 ms).
+ */
+const COMMIT_MS = 10;
+
+/** Departures keep coming closer together than COMMIT_MS: yield after this much overrun anyway. */
+const MAX_OVERRUN_MS = 20;
+
+/**
+ * Busy-waits until performance.now() reaches `untilMs` (a departure no more
+ * than COMMIT_MS away). A function of its own, warmed up before the
  * clock starts (warmUpSpin): when the spin ran inside slice()'s loop, V8
  * compiled that whole loop on the fly in the middle of a replay, and the
  * departures around it left 0.3-0.9 ms late (measured at the sender).
  */
-function spinUntil(untilMs: number, limitMs: number): void {
-  const stop = untilMs < limitMs ? untilMs : limitMs;
-  while (performance.now() < stop) { /* spin */ }
+function spinUntil(untilMs: number): void {
+  while (performance.now() < untilMs) { /* spin */ }
 }
 
 /** Runs spinUntil hot for ~30 ms, so that it is optimized code before a timed replay starts. */
 export function warmUpSpin(): void {
   const end = performance.now() + 30;
-  while (performance.now() < end) spinUntil(performance.now() + 0.05, end);
+  while (performance.now() < end) spinUntil(Math.min(performance.now() + 0.05, end));
 }
 
 export interface ReplayOptions {
@@ -93,7 +107,10 @@ export class Replayer {
     return (this.meta[m + META_SEC] - this.firstSec) * 1e9 + this.meta[m + META_NSEC] + this.loopOffsetNs;
   }
 
-  /** Runs for about budgetMs; returns false when the replay is complete. */
+  /**
+   * Runs for about budgetMs (up to COMMIT_MS more to make a departure that is
+   * close, MAX_OVERRUN_MS at most); returns false when the replay is complete.
+   */
   slice(budgetMs: number): boolean {
     const end = performance.now() + budgetMs;
     const o = this.o;
@@ -123,23 +140,35 @@ export class Replayer {
         this.next += k;
         continue;
       }
-      // Nothing due yet: wait for the next departure (sleep, then spin the last 1.5 ms).
       this.dev.flush();
-      const waitNs = this.nextDepartureNs() - (performance.now() - this.t0) * 1e6;
-      const left = (end - performance.now()) * 1e6;
-      if (left <= 0) return true;
-      const sleepNs = Math.min(waitNs - SPIN_NS, left);
-      if (sleepNs > 0) sleepSync(sleepNs / 1e6);
-      else if (waitNs > left) return true;
-      else spinUntil(performance.now() + waitNs / 1e6, end);
+      const t = performance.now();
+      // Every buffer is in flight (refill found none free): nothing to pace yet.
+      if (this.next >= this.pending) {
+        if (t >= end) return true;
+        continue;
+      }
+      // Nothing due yet: wait for the next departure.
+      const due = this.nextDepartureMs();
+      const wait = due - t;
+      if (wait > COMMIT_MS) {
+        // Far enough: the event loop may have its turn now, with COMMIT_MS to spare.
+        if (t >= end) return true;
+        sleepSync(Math.min(end - t, wait - COMMIT_MS));
+        continue;
+      }
+      if (t >= end + MAX_OVERRUN_MS) return true;
+      // Close: sleep until SPIN_MS before it, spin the rest.
+      if (wait > SPIN_MS) sleepSync(wait - SPIN_MS);
+      spinUntil(due);
     }
   }
 
-  private nextDepartureNs(): number {
+  /** performance.now() (ms) at which burst[next] is due. */
+  private nextDepartureMs(): number {
     const o = this.o;
-    let at = 0;
-    if (o.speed > 0) at = (this.startWall - this.t0) * 1e6 + (this.pktNs(this.next) - this.startPkt) / o.speed;
-    if (o.pps > 0) at = Math.max(at, ((this.sent + 1) / o.pps) * 1e9);
+    let at = this.t0;
+    if (o.speed > 0) at = this.startWall + (this.pktNs(this.next) - this.startPkt) / o.speed / 1e6;
+    if (o.pps > 0) at = Math.max(at, this.t0 + ((this.sent + 1) / o.pps) * 1e3);
     return at;
   }
 
