@@ -154,3 +154,29 @@ for (const kind of ['', 'zc:']) {
     for (let i = 0; i < sent.frames.length; i++) assert.ok(got.frames[i].equals(sent.frames[i]), `frame ${i} (${sent.frames[i].length} bytes) differs`);
   });
 }
+
+test('a top-speed replay that would run for minutes stops on SIGINT within a second and prints its total', { skip }, async () => {
+  const veth = createVethPair();
+  const dir = mkdtempSync(join(tmpdir(), 'rz-replay-int-'));
+  try {
+    const file = join(dir, 'f.pcap');
+    makeFile(file);
+    // 16 records x 1'000'000 loops: far longer than the test
+    const p = spawn(process.execPath, [BIN, 'send', '-i', veth.host, '-f', file, '--topspeed', '--loop', '1000000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { out += d; });
+    for (let i = 0; i < 100 && !/Replaying/.test(out); i++) await sleep(50);
+    await sleep(500);
+    const t0 = Date.now();
+    p.kill('SIGINT');
+    const [code] = await once(p, 'exit');
+    const took = Date.now() - t0;
+    assert.ok(took < 1000, `send took ${took} ms to stop`);
+    assert.equal(code, 0, out);
+    assert.match(out, /Total: [\d']+ pkts sent/);
+  } finally {
+    veth.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -138,6 +138,11 @@ export class Replayer {
         for (let i = 0; i < sent; i++) this.bytes += this.lens[i];
         this.sent += sent;
         this.next += k;
+        // A sender that always has something due (top speed, or behind its
+        // pace) must still yield, or SIGINT waits for the end of the replay:
+        // at top speed at the budget, paced past the overrun allowance.
+        const t = performance.now();
+        if (t >= end && ((o.speed === 0 && o.pps === 0) || t >= end + MAX_OVERRUN_MS)) return true;
         continue;
       }
       this.dev.flush();
