@@ -4,6 +4,7 @@ import { Cluster } from '../zc/cluster.js';
 import { clusterSnapshot, listClusters } from '../zc/admin.js';
 import { intFlag, parseArgs, usage, UsageError, type FlagSpec } from './args.js';
 import { thousands } from './format.js';
+import { stopRequested } from './loop.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['c', 'cluster'], value: true, help: 'cluster id (without it: list the clusters)' },
@@ -45,7 +46,9 @@ export async function statsCommand(argv: string[]): Promise<number> {
         }
       }
       if (!a.watch) return 0;
-      await new Promise((r) => setTimeout(r, 1000));
+      // main.ts turns SIGINT/SIGTERM into a stop request (loop.ts): -w ends on it.
+      for (let i = 0; i < 10 && !stopRequested(); i++) await new Promise((r) => setTimeout(r, 100));
+      if (stopRequested()) return 0;
     }
   } finally {
     c.close();
