@@ -28,7 +28,7 @@ const FLAGS: FlagSpec[] = [
 ];
 
 export async function countCommand(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, FLAGS, 'count');
+  const a = parseArgs(argv, FLAGS, 'count', { positional: 'filter' });
   if (a.help) { process.stdout.write(usage('count', 'Count packets from a device or a cluster queue (zcount, pfcount, zcount_ipc).', FLAGS)); return 0; }
   if (typeof a.interface !== 'string') throw new UsageError('count: -i DEVICE is required (e.g. -i zc:eth0@0, -i eth0, -i zc:99@0)');
   const limit = intFlag(a, 'packets', 0);

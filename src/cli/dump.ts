@@ -36,7 +36,7 @@ const FLAGS: FlagSpec[] = [
 ];
 
 export async function dumpCommand(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, FLAGS, 'dump');
+  const a = parseArgs(argv, FLAGS, 'dump', { positional: 'filter' });
   if (a.help) { process.stdout.write(usage('dump', 'Write packets to a pcap or pcapng file (pfdump).', FLAGS)); return 0; }
   if (typeof a.interface !== 'string') throw new UsageError('dump: -i DEVICE is required');
   if (typeof a.write !== 'string') throw new UsageError('dump: -w FILE is required (- for standard output)');
