@@ -1,19 +1,23 @@
 // count and dump leave nothing behind on their error paths: flags are checked
 // before the private cluster's region exists, a failure after it (a busy
 // --metrics port) removes it, and a reader that closes standard output
-// (`count | head -1`) ends the command quietly, region removed.
+// (`count | head -1`) ends the command quietly, region removed. The owner
+// commands (balance) also remove their cluster when --metrics fails.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, start } from './helpers/cli.js';
 import { createVethPair } from './helpers/netns.js';
 import { needNetns } from './helpers/env.js';
 import { privateRegionLeft, removePrivateRegion, writeCapture } from './helpers/capture-cli.js';
+import { removeRegionsOf, testClusterId } from './helpers/zc-procs.js';
+import { regionDirs } from '../src/memory/region.js';
+import { regionName } from '../src/zc/cluster.js';
 
 test('-g with a CPU that is not online is a usage error, and no region is left (count and dump)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rz-clean-'));
@@ -81,5 +85,26 @@ test('a reader that closes standard output (count -v | head -1) ends count quiet
   } finally {
     removePrivateRegion(pid);
     rmSync(dir, { recursive: true });
+  }
+});
+
+test('balance with a bad --metrics port stops its worker and removes its cluster', { skip: needNetns() ?? false }, async () => {
+  const veth = createVethPair();
+  const id = testClusterId();
+  let pid: number | undefined;
+  try {
+    const c = start(['balance', '-i', `zc:${veth.host}`, '-c', String(id), '-n', '2', '--metrics', '99999', '--quiet']);
+    pid = c.p.pid;
+    const r = await Promise.race([c.done, new Promise<null>((res) => setTimeout(() => res(null), 20_000))]);
+    assert.ok(r, 'balance ended by itself (its worker was stopped)');
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /--metrics: expected an integer 1\.\.65535, got '99999'/);
+    assert.ok(regionDirs().every((d) => !existsSync(join(d, regionName(id)))), 'the cluster region was removed');
+  } finally {
+    if (pid !== undefined) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* ended */ }
+      removeRegionsOf(pid);
+    }
+    veth.remove();
   }
 });

@@ -42,6 +42,7 @@ export interface LoopResult extends Totals {
 
 let requested: StopReason | null = null;
 let installed = false;
+let finished = false;
 const waiters = new Set<(r: StopReason) => void>();
 
 function requestStop(r: StopReason): void {
@@ -58,13 +59,26 @@ function requestStop(r: StopReason): void {
 export function installStopHandling(): void {
   if (installed) return;
   installed = true;
-  process.on('SIGINT', () => requestStop('signal'));
-  process.on('SIGTERM', () => requestStop('signal'));
+  // A second signal, or one after the command has returned (something it left
+  // running keeps the process alive), ends the process as the signal would:
+  // a stop request nobody checks any more must not make it unkillable.
+  let signals = 0;
+  const onSignal = (code: number) => {
+    if (finished || ++signals > 1) process.exit(finished && process.exitCode ? process.exitCode : code);
+    requestStop('signal');
+  };
+  process.on('SIGINT', () => onSignal(130));
+  process.on('SIGTERM', () => onSignal(143));
   process.on('SIGUSR1', () => {});
   // Once the reader is gone every later write fails too: nothing more is printed to that stream.
   const closed = () => requestStop('output-closed');
   process.stdout.on('error', closed);
   process.stderr.on('error', closed);
+}
+
+/** main.ts: the command has returned (or thrown); from now on a signal ends the process. */
+export function commandFinished(): void {
+  finished = true;
 }
 
 /** The stop requested so far (null: none). */

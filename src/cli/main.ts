@@ -3,7 +3,7 @@
 // Stop requests (SIGINT, SIGTERM, a closed standard output) and SIGUSR1 are
 // handled from here on, before any command creates anything (loop.ts says why);
 // the commands themselves are imported only once that is in place.
-import { installStopHandling } from './loop.js';
+import { commandFinished, installStopHandling } from './loop.js';
 import { RingzeroError } from '../errors.js';
 
 installStopHandling();
@@ -57,4 +57,6 @@ try {
   } else {
     throw e;
   }
+} finally {
+  commandFinished();
 }
