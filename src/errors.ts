@@ -122,6 +122,20 @@ export class PcapLinkTypesError extends RingzeroError {
     this.offset = offset;
   }
 }
+/**
+ * A capture output file cannot be opened or created (missing directory,
+ * read-only file system, no permission, a directory, the input file itself);
+ * `path` is the file, `errno` the kernel's answer ('' when there was none).
+ */
+export class OutputFileError extends RingzeroError {
+  readonly path: string;
+  readonly errno: string;
+  constructor(message: string, path: string, errno: string, cause?: unknown) {
+    super('ERR_RINGZERO_OUTPUT', message, { cause });
+    this.path = path;
+    this.errno = errno;
+  }
+}
 
 // --- devices ---------------------------------------------------------------
 /** The named network interface does not exist (the message lists those that do). */

@@ -1,20 +1,21 @@
 // ringzero count (zcount / pfcount / zcount_ipc): receive and count packets
 // from a device or from a queue of another process's cluster.
+// Every flag is checked before the input opens (it creates a cluster region
+// for a device or a file); from then on everything is closed on every path.
 import { META_LEN, META_WIRELEN, META_WORDS } from '../zc/meta.js';
-import { parseArgs, usage, intFlag, numFlag, UsageError, type FlagSpec } from './args.js';
+import { parseArgs, usage, intFlag, numFlag, coreFlag, UsageError, type FlagSpec } from './args.js';
 import { bufferKiBFlag, openInput } from './endpoint.js';
-import { runLoop } from './loop.js';
-import { absoluteLine, actualLine, thousands } from './format.js';
-import { serveMetrics } from './metrics.js';
+import { runLoop, type LoopResult } from './loop.js';
+import { statsReport, thousands } from './format.js';
 import { formatSummary, PacketInfo } from '../net/index.js';
 import { META_NSEC, META_SEC } from '../zc/meta.js';
-import { ClusterClosedError } from '../errors.js';
-import { FILTER_FLAGS, filterFromArgs, reloadOnSigusr1 } from './filter-option.js';
+import { FILTER_FLAGS, filterFromArgs } from './filter-option.js';
+import { inputKind, linkDownNotice, metricsPortFlag, recvOrEnd, refuseFlag, startExtras } from './capture.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['i', 'interface'], value: true, help: 'device (zc:IFACE[@Q] AF_XDP, IFACE AF_PACKET, pcap:FILE) or zc:CLUSTER@QUEUE' },
   { names: ['speed'], value: true, help: 'pcap: inputs: replay speed (1 = recorded pace; default: as fast as possible)' },
-  { names: ['c', 'cluster'], value: true, help: 'id of the private cluster used for a device (default: derived from the pid)' },
+  { names: ['c', 'cluster'], value: true, help: 'id of the private cluster used for a network device (default: derived from the pid)' },
   { names: ['n', 'packets'], value: true, help: 'stop after this many packets' },
   { names: ['v', 'verbose'], value: false, help: 'print one line per packet (time, MACs, IPs, ports, length)' },
   { names: ['g', 'core'], value: true, help: 'pin the receive loop to this CPU' },
@@ -28,81 +29,82 @@ const FLAGS: FlagSpec[] = [
 ];
 
 export async function countCommand(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, FLAGS, 'count');
-  if (a.help) { process.stdout.write(usage('count', 'Count packets from a device or a cluster queue (zcount, pfcount, zcount_ipc).', FLAGS)); return 0; }
+  const a = parseArgs(argv, FLAGS, 'count', { positional: 'filter' });
+  if (a.help) { process.stdout.write(usage('count', 'Count packets from a device or a cluster queue (zcount, pfcount, zcount_ipc).\nWords after the options are the filter expression, as with tcpdump.', FLAGS)); return 0; }
   if (typeof a.interface !== 'string') throw new UsageError('count: -i DEVICE is required (e.g. -i zc:eth0@0, -i eth0, -i zc:99@0)');
+  const spec = a.interface;
+  const kind = inputKind(spec);
+  refuseFlag(a, 'speed', '--speed', 'count', spec, kind === 'file', 'sets the replay speed of a pcap: input');
+  refuseFlag(a, 'cluster', '-c', 'count', spec, kind === 'device', 'sets the id of the private cluster of a network device (to stop after N packets, use -n N)');
+  refuseFlag(a, 'buffer-size', '-B', 'count', spec, kind === 'device' && !spec.startsWith('zc:'), 'sizes the kernel ring of a standard (AF_PACKET) device');
   const limit = intFlag(a, 'packets', 0);
   const duration = numFlag(a, 'duration', 0);
   const verbose = Boolean(a.verbose);
   const quiet = Boolean(a.quiet) || Boolean(a.json);
   const filter = filterFromArgs(a, 'count');
-  const core = a.core !== undefined ? intFlag(a, 'core', 0) : -1; // parsed before anything is opened
-  const input = openInput(a.interface, { clusterId: a.cluster === undefined ? undefined : intFlag(a, 'cluster', 0), speed: numFlag(a, 'speed', 0), filter: filter?.expression, bufferKiB: bufferKiBFlag(a) });
-  const unReload = filter?.file ? reloadOnSigusr1(filter.file, input.linktype, (f) => input.setFilter(f), (m) => console.error(`count: ${m}`)) : () => {};
-  let filtered = 0;
-  const info = new PacketInfo();
-  const { native } = await import('../native/index.js');
-  if (core >= 0) native.pinThread(core);
-  const c = input.cluster;
-  const meta = c.memory.meta;
-  const bytesView = c.memory.bytes;
-  const burst = new Uint32Array(64);
+  const core = coreFlag(a, 'count');
+  const metricsPort = metricsPortFlag(a);
+  const clusterId = a.cluster === undefined ? undefined : intFlag(a, 'cluster', 0, 0, 0xffffffff);
+  const speed = numFlag(a, 'speed', 0);
+  const bufferKiB = bufferKiBFlag(a);
+
+  const input = openInput(spec, { clusterId, speed, filter: filter?.expression, bufferKiB });
   let packets = 0;
   let bytes = 0;
+  let filtered = 0;
   let ended: string | null = null;
   let failure: unknown = null;
-  if (!a.quiet) console.error(`Capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''}${input.notice ? `\n  (${input.notice})` : ''}`);
+  let result: LoopResult;
   const totals = () => ({ packets, bytes, drops: input.drops() });
-  if (a.metrics !== undefined) {
-    await serveMetrics(intFlag(a, 'metrics', 0, 1, 65535), () => {
-      const t = totals();
-      return [
-        { name: 'ringzero_count_packets_total', help: 'packets received', value: t.packets },
-        { name: 'ringzero_count_bytes_total', help: 'bytes received (wire length)', value: t.bytes },
-        { name: 'ringzero_count_drops_total', help: 'packets dropped before reaching ringzero', value: t.drops },
-      ];
-    });
+  try {
+    const undo = await startExtras(input, { core, filter, metricsPort, command: 'count', what: 'received', totals, log: (m) => console.error(`count: ${m}`) });
+    try {
+      if (!a.quiet) console.error(`Capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''}${input.notice ? `\n  (${input.notice})` : ''}`);
+      const down = linkDownNotice(input);
+      if (down) console.error(`count: ${down}`);
+      const info = new PacketInfo();
+      const c = input.cluster;
+      const meta = c.memory.meta;
+      const bytesView = c.memory.bytes;
+      const burst = new Uint32Array(64);
+      const onEnd = (closed: string | null, error: unknown) => { ended = closed; failure = error; };
+      result = await runLoop({
+        durationS: duration,
+        totals,
+        report: quiet ? undefined : statsReport((l) => console.log(l)),
+        slice(budgetMs) {
+          const end = performance.now() + budgetMs;
+          do {
+            const n = recvOrEnd(input, burst, limit > 0 ? Math.min(64, limit - packets) : 64, onEnd);
+            if (n < 0) return false;
+            const js = input.jsFilter;
+            let accepted = 0;
+            for (let i = 0; i < n; i++) {
+              const m = burst[i] * META_WORDS;
+              const len = meta[m + META_LEN];
+              const wire = meta[m + META_WIRELEN] || len;
+              if (js !== null && js(bytesView, c.dataOffset(burst[i]), len, wire) === 0) { filtered++; continue; }
+              accepted++;
+              bytes += wire;
+              if (verbose) console.log(formatSummary(bytesView, c.dataOffset(burst[i]), len, { sec: meta[m + META_SEC], nsec: meta[m + META_NSEC], wireLength: wire, info }));
+            }
+            packets += accepted;
+            if (n > 0) input.release(burst, n);
+            else if (input.ended()) return false;
+            if (limit > 0 && packets >= limit) return false;
+          } while (performance.now() < end);
+          return true;
+        },
+      });
+    } finally {
+      undo();
+    }
+  } finally {
+    input.close();
   }
-  const result = await runLoop({
-    durationS: duration,
-    totals,
-    report: quiet ? undefined : (now, last, s) => {
-      console.log(absoluteLine(now.packets, now.drops, now.bytes));
-      console.log(actualLine(now.packets - last.packets, now.drops - last.drops, now.bytes - last.bytes, s));
-    },
-    slice(budgetMs) {
-      const end = performance.now() + budgetMs;
-      do {
-        let n: number;
-        try {
-          n = input.recv(burst, limit > 0 ? Math.min(64, limit - packets) : 64, 2);
-        } catch (e) {
-          if (e instanceof ClusterClosedError) { ended = e.message; return false; }
-          failure = e; // e.g. a malformed capture file: report what was counted, then the error
-          return false;
-        }
-        const js = input.jsFilter;
-        let accepted = 0;
-        for (let i = 0; i < n; i++) {
-          const m = burst[i] * META_WORDS;
-          const len = meta[m + META_LEN];
-          const wire = meta[m + META_WIRELEN] || len;
-          if (js !== null && js(bytesView, c.dataOffset(burst[i]), len, wire) === 0) { filtered++; continue; }
-          accepted++;
-          bytes += wire;
-          if (verbose) console.log(formatSummary(bytesView, c.dataOffset(burst[i]), len, { sec: meta[m + META_SEC], nsec: meta[m + META_NSEC], wireLength: wire, info }));
-        }
-        packets += accepted;
-        if (n > 0) input.release(burst, n);
-        else if (input.ended()) return false;
-        if (limit > 0 && packets >= limit) return false;
-      } while (performance.now() < end);
-      return true;
-    },
-  });
-  unReload();
-  input.close();
   if (ended) console.error(`count: ${ended}`);
+  // The reader of standard output went away (count | head -1): nothing more to say there.
+  if (result.reason === 'output-closed' && !failure) return 0;
   if (a.json) {
     console.log(JSON.stringify({ packets: result.packets, bytes: result.bytes, drops: result.drops, duration_s: result.duration_s, pps: result.pps, ...(filter ? { filtered_in_user_space: filtered } : {}) }));
   } else if (!Boolean(a.quiet)) {

@@ -2,18 +2,24 @@
 // into pcap (nanosecond, default) or pcapng, with tcpdump-style rotation.
 // Packets go from the cluster buffers into the writer's 1 MiB batch and out
 // with one write(2) per batch; `-w -` writes to standard output.
+// The flags and the output file are checked before the input opens, so a bad
+// path fails before any frame is taken; from then on the input, the writer
+// and the rest are closed on every path.
 import { META_LEN, META_NSEC, META_SEC, META_WIRELEN, META_WORDS, META_OFF } from '../zc/meta.js';
-import { PcapWriter, createPacketRecords, type PacketRecords } from '../pcap/index.js';
+import { PcapWriter, createPacketRecords, makeFileName, type PacketRecords } from '../pcap/index.js';
 import type { Cluster } from '../zc/cluster.js';
 import type { BufferSource } from '../zc/meta.js';
 import type { FilterFunction } from '../filter/js.js';
 import { syntheticBurst, WARM_UP_BURSTS } from '../devices/synthetic.js';
-import { parseArgs, usage, intFlag, numFlag, UsageError, type FlagSpec } from './args.js';
-import { bufferKiBFlag, openInput } from './endpoint.js';
-import { runLoop } from './loop.js';
-import { thousands } from './format.js';
-import { FILTER_FLAGS, filterFromArgs, reloadOnSigusr1 } from './filter-option.js';
-import { ClusterClosedError, PcapWriteError } from '../errors.js';
+import { suffixWidth } from '../pcap/file-names.js';
+import { parseArgs, usage, intFlag, numFlag, coreFlag, UsageError, type FlagSpec, type Parsed } from './args.js';
+import { bufferKiBFlag, openInput, type Input } from './endpoint.js';
+import { runLoop, type LoopResult } from './loop.js';
+import { statsReport, thousands } from './format.js';
+import { FILTER_FLAGS, filterFromArgs } from './filter-option.js';
+import { errnoOf, PcapWriteError } from '../errors.js';
+import { inputKind, linkDownNotice, metricsPortFlag, recvOrEnd, refuseFlag, startExtras } from './capture.js';
+import { checkOutputFile, outputFileError } from './output-file.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['i', 'interface'], value: true, help: 'device (zc:IFACE[@Q], IFACE, pcap:FILE) or zc:CLUSTER@QUEUE' },
@@ -30,116 +36,97 @@ const FLAGS: FlagSpec[] = [
   { names: ['g', 'core'], value: true, help: 'pin the capture loop to this CPU (V8\'s helper threads stay free to run elsewhere)' },
   { names: ['d', 'duration'], value: true, help: 'stop after this many seconds' },
   { names: ['json'], value: false, help: 'print one JSON object at exit' },
-  { names: ['q', 'quiet'], value: false, help: 'no summary line' },
+  { names: ['metrics'], value: true, help: 'serve Prometheus metrics on 127.0.0.1:PORT' },
+  { names: ['q', 'quiet'], value: false, help: 'no per-second stats lines (on standard error with -w -) and no summary' },
   ...FILTER_FLAGS,
   { names: ['h', 'help'], value: false, help: 'this help' },
 ];
 
 export async function dumpCommand(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, FLAGS, 'dump');
-  if (a.help) { process.stdout.write(usage('dump', 'Write packets to a pcap or pcapng file (pfdump).', FLAGS)); return 0; }
+  const a = parseArgs(argv, FLAGS, 'dump', { positional: 'filter' });
+  if (a.help) { process.stdout.write(usage('dump', 'Write packets to a pcap or pcapng file (pfdump).\nWords after the options are the filter expression, as with tcpdump.', FLAGS)); return 0; }
   if (typeof a.interface !== 'string') throw new UsageError('dump: -i DEVICE is required');
   if (typeof a.write !== 'string') throw new UsageError('dump: -w FILE is required (- for standard output)');
+  if (a.write === '') throw new UsageError("dump: -w '' names no file: give -w FILE, or -w - for standard output");
+  const spec = a.interface;
+  const kind = inputKind(spec);
+  refuseFlag(a, 'buffer-size', '-B', 'dump', spec, kind === 'device' && !spec.startsWith('zc:'), 'sizes the kernel ring of a standard (AF_PACKET) device');
   const toStdout = a.write === '-';
   const limit = intFlag(a, 'count', 0);
   const snaplen = intFlag(a, 'snaplen', 262144, 1, 262144);
   const filter = filterFromArgs(a, 'dump');
-  const core = a.core !== undefined ? intFlag(a, 'core', 0) : -1; // parsed before anything is opened
+  const core = coreFlag(a, 'dump');
+  const metricsPort = metricsPortFlag(a);
+  const duration = numFlag(a, 'duration', 0);
+  const rotation = rotationFlags(a, toStdout);
+  const quiet = Boolean(a.quiet) || Boolean(a.json);
   const format = { format: a.pcapng ? 'pcapng' as const : 'pcap' as const, nanosecond: !a.micro, snaplen };
-  const input = openInput(a.interface, {
+  // Before anything is created or any frame taken: can the (first) file be written, and is it not the input?
+  if (!toStdout) {
+    const width = rotation.maxFileBytes !== undefined && rotation.maxFiles !== undefined ? suffixWidth(rotation.maxFiles) : 0;
+    checkOutputFile(makeFileName(a.write, Math.floor(Date.now() / 1000), 0, width), kind === 'file' ? spec.slice(5) : null);
+  }
+
+  const input = openInput(spec, {
     filter: filter?.expression, bufferKiB: bufferKiBFlag(a), snaplen, beforeOpen: (c, pool) => warmUp(c, pool, format),
   });
-  if (core >= 0) {
-    const { native } = await import('../native/index.js');
-    native.pinThread(core);
-  }
   const log = (m: string) => process.stderr.write(`dump: ${m}\n`);
-  let writer: PcapWriter;
-  try {
-    writer = PcapWriter.open(toStdout ? 1 : a.write, {
-      ...format,
-      linkType: input.linktype,
-      maxFileBytes: a['file-size'] !== undefined ? numFlag(a, 'file-size', 0) * 1_000_000 : undefined,
-      rotateSeconds: a['rotate-seconds'] !== undefined ? intFlag(a, 'rotate-seconds', 0, 1) : undefined,
-      maxFiles: a['file-count'] !== undefined ? intFlag(a, 'file-count', 0, 1) : undefined,
-      packetBuffered: Boolean(a['packet-buffered']),
-    });
-  } catch (e) {
-    input.close();
-    throw e;
-  }
-  const unReload = filter?.file ? reloadOnSigusr1(filter.file, input.linktype, (f) => input.setFilter(f), log) : () => {};
-  if (!a.quiet) log(`capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''} to ${toStdout ? 'standard output' : a.write}${input.notice ? `\n  (${input.notice})` : ''}`);
+  const what = toStdout ? 'standard output' : a.write;
   const ctx = burstContext(input.cluster);
-  const burst = new Uint32Array(64);
   let captured = 0;
   let ended: string | null = null;
   let failure: unknown = null;
-  let idle = true;
-  const flushOk = (): boolean => {
-    try {
-      writer.flush();
-      return true;
-    } catch (e) {
-      failure = outputError(e);
-      return false;
-    }
-  };
+  let writer: PcapWriter | null = null;
+  let result: LoopResult;
+  let drops = 0, kernel = 0, cut = 0;
+  const bufferSize = input.cluster.layout.bufferSize;
   const outputError = (e: unknown): Error => {
     // The writer cut the file back to its last complete record: report what the files hold.
-    if (e instanceof PcapWriteError) { captured = e.packetsInFiles; return e; }
+    if (e instanceof PcapWriteError && e.syscall !== 'open') { captured = e.packetsInFiles; return e; }
+    if ((e as { syscall?: string }).syscall === 'open') return outputFileError(String((e as { path?: string }).path ?? what), e); // a rotation's next file
     const code = (e as { code?: string }).code ?? 'EIO';
-    const what = toStdout ? 'standard output' : String(a.write);
     const why = code === 'EPIPE' ? 'the reading side closed the pipe' : code === 'ENOSPC' ? 'no space left on the device' : (e as Error).message;
     return Object.assign(new Error(`cannot write the capture to ${what}: ${why}; ${thousands(captured)} packets had been captured`), { code });
   };
-  const result = await runLoop({
-    durationS: numFlag(a, 'duration', 0),
-    totals: () => ({ packets: captured, bytes: ctx.wireBytes, drops: input.drops() }),
-    slice(budgetMs) {
-      const end = performance.now() + budgetMs;
-      do {
-        let n: number;
-        try {
-          n = input.recv(burst, limit > 0 ? Math.min(64, limit - captured) : 64, 2);
-        } catch (e) {
-          if (e instanceof ClusterClosedError) { ended = e.message; return false; }
-          failure = e; // a malformed input file: keep what was written, report, then fail
-          return false;
-        }
-        if (n === 0) {
-          if (!idle) { idle = true; if (!flushOk()) return false; }
-          if (input.ended()) return false;
-          continue;
-        }
-        idle = false;
-        let w = 0;
-        try {
-          w = writeBuffers(writer, ctx, burst, n, input.jsFilter);
-        } catch (e) {
-          input.release(burst, n);
-          failure = outputError(e);
-          return false;
-        }
-        captured += w;
-        input.release(burst, n);
-        if (writer.limitReached || (limit > 0 && captured >= limit)) return false;
-      } while (performance.now() < end);
-      return true;
-    },
-  });
   try {
-    writer.close();
-  } catch (e) {
-    failure ??= outputError(e);
+    try {
+      writer = PcapWriter.open(toStdout ? 1 : a.write, { ...format, ...rotation, linkType: input.linktype, packetBuffered: Boolean(a['packet-buffered']) });
+    } catch (e) {
+      throw errnoOf(e) ? outputFileError(what, e) : e;
+    }
+    const w = writer;
+    const totals = () => ({ packets: captured, bytes: ctx.wireBytes, drops: input.drops() });
+    const undo = await startExtras(input, { core, filter, metricsPort, command: 'dump', what: 'written', totals, log });
+    try {
+      if (!a.quiet) log(`capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''} to ${what}${input.notice ? `\n  (${input.notice})` : ''}`);
+      const down = linkDownNotice(input);
+      if (down) log(down);
+      result = await runLoop({
+        durationS: duration,
+        totals,
+        // the stats lines go where the capture does not
+        report: quiet ? undefined : statsReport(toStdout ? (l) => console.error(l) : (l) => console.log(l)),
+        slice: captureSlice(input, w, ctx, limit, {
+          captured: (n) => { captured += n; return captured; },
+          ended: (m) => { ended = m; },
+          failed: (e, output) => { failure = output ? outputError(e) : e; },
+        }),
+      });
+    } finally {
+      undo();
+    }
+  } finally {
+    try {
+      writer?.close();
+    } catch (e) {
+      failure ??= outputError(e);
+    }
+    drops = input.drops();
+    kernel = input.device ? input.device.stats().kernelDrops : 0;
+    // frames longer than a cluster buffer (64 KiB by default, capture-buffers.ts) keep what fits
+    cut = input.device ? input.device.stats().rxTruncated : 0;
+    input.close();
   }
-  unReload();
-  const drops = input.drops();
-  const kernel = input.device ? input.device.stats().kernelDrops : 0;
-  // frames longer than a cluster buffer (64 KiB by default, capture-buffers.ts) keep what fits
-  const cut = input.device ? input.device.stats().rxTruncated : 0;
-  const bufferSize = input.cluster.layout.bufferSize;
-  input.close();
   if (ended) log(ended);
   const files = writer.stats.files;
   if (a.json) {
@@ -151,6 +138,71 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   if (cut > 0) log(`${thousands(cut)} frames were longer than the ${thousands(bufferSize)}-byte cluster buffers: each kept its first bytes, with its true length as the wire length`);
   if (failure) throw failure;
   return ended && !/shut down by its owner/.test(ended) ? 1 : 0;
+}
+
+/** -C, -G and -W as PcapWriter options, checked here in the flags' own words. */
+function rotationFlags(a: Parsed, toStdout: boolean): { maxFileBytes?: number; rotateSeconds?: number; maxFiles?: number } {
+  const size = a['file-size'] !== undefined ? numFlag(a, 'file-size', 0) : undefined;
+  if (size !== undefined && size <= 0) throw new UsageError(`dump: -C ${a['file-size']}: the file size is in MB (1,000,000 bytes) and must be above 0, e.g. -C 100`);
+  const seconds = a['rotate-seconds'] !== undefined ? intFlag(a, 'rotate-seconds', 0, 1) : undefined;
+  const files = a['file-count'] !== undefined ? intFlag(a, 'file-count', 0, 1) : undefined;
+  if (files !== undefined && size === undefined && seconds === undefined) {
+    throw new UsageError('dump: -W N counts the files of a rotation: give -C MB (a ring of N files) or -G SECONDS (stop after N files) with it');
+  }
+  if (toStdout && (size !== undefined || seconds !== undefined)) throw new UsageError('dump: -C and -G rotate files: give -w a file name, not - (standard output)');
+  return { maxFileBytes: size === undefined ? undefined : Math.max(1, Math.round(size * 1_000_000)), rotateSeconds: seconds, maxFiles: files };
+}
+
+interface SliceEvents {
+  /** adds n captured packets; returns the total */
+  captured(n: number): number;
+  /** the cluster owner shut down (or died) */
+  ended(message: string): void;
+  /** the input (output: false) or the output (true) failed */
+  failed(e: unknown, output: boolean): void;
+}
+
+/** The packet loop's slice: input bursts into the writer; false when done (limit, end of input, a failure). */
+function captureSlice(input: Input, writer: PcapWriter, ctx: BurstContext, limit: number, ev: SliceEvents): (budgetMs: number) => boolean {
+  const burst = new Uint32Array(64);
+  let captured = 0;
+  let idle = true;
+  const flushOk = (): boolean => {
+    try {
+      writer.flush();
+      return true;
+    } catch (e) {
+      ev.failed(e, true);
+      return false;
+    }
+  };
+  // a malformed input file: what was written is kept, the error reported after it
+  const onEnd = (closed: string | null, error: unknown) => { if (closed !== null) ev.ended(closed); else ev.failed(error, false); };
+  return (budgetMs) => {
+    const end = performance.now() + budgetMs;
+    do {
+      const n = recvOrEnd(input, burst, limit > 0 ? Math.min(64, limit - captured) : 64, onEnd);
+      if (n < 0) return false;
+      if (n === 0) {
+        if (!idle) { idle = true; if (!flushOk()) return false; }
+        if (input.ended()) return false;
+        continue;
+      }
+      idle = false;
+      let w = 0;
+      try {
+        w = writeBuffers(writer, ctx, burst, n, input.jsFilter);
+      } catch (e) {
+        input.release(burst, n);
+        ev.failed(e, true);
+        return false;
+      }
+      captured = ev.captured(w);
+      input.release(burst, n);
+      if (writer.limitReached || (limit > 0 && captured >= limit)) return false;
+    } while (performance.now() < end);
+    return true;
+  };
 }
 
 /** A burst's view of the cluster, the records handed to the writer, and the wire bytes so far. */

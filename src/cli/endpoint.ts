@@ -13,6 +13,7 @@ import type { FilterFunction } from '../filter/js.js';
 import { Coalescer } from '../devices/coalesce.js';
 import { captureBuffers } from './capture-buffers.js';
 import { sleepSync } from '../sleep.js';
+import { native } from '../native/index.js';
 
 export interface Input {
   readonly cluster: Cluster;
@@ -122,9 +123,21 @@ export function bufferKiBFlag(a: Parsed): number | undefined {
   return a['buffer-size'] === undefined ? undefined : intFlag(a, 'buffer-size', 0, 64, 4 * 1024 * 1024);
 }
 
+/**
+ * zc:4713 with no interface of that name: PF_RING's cluster queue syntax
+ * without its @QUEUE. Said as such instead of "no interface named 4713".
+ */
+export function checkQueueSpec(spec: string): void {
+  const m = /^zc:(\d+)$/.exec(spec);
+  if (m && native.ifNameToIndex(m[1]) === 0) {
+    throw new UsageError(`${spec}: a queue of cluster ${m[1]} needs @QUEUE, e.g. -i ${spec}@0 (and there is no network interface named '${m[1]}')`);
+  }
+}
+
 export function openInput(spec: string, o: InputOptions = {}): Input {
   const q = parseQueueSpec(spec);
   if (q) return queueInput(q.cluster, q.queue, o.filter);
+  checkQueueSpec(spec);
   const sizing = captureBuffers(spec, o.snaplen);
   const cluster = Cluster.create({ id: o.clusterId ?? privateClusterId(), buffers: o.buffers ?? sizing.buffers, bufferSize: sizing.bufferSize, hugepages: 'auto' });
   let pool: BufferPool | null = null;

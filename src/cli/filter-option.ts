@@ -18,8 +18,24 @@ export interface FilterChoice {
   file: string | null;
 }
 
+/**
+ * The filter of a capture command: -f EXPR, -F FILE, or, as with tcpdump, the
+ * words after the options (parseArgs with positional 'filter'). Two of them
+ * at once is a usage error: `-f udp port 53` unquoted would otherwise filter
+ * on 'udp' alone.
+ */
 export function filterFromArgs(a: Parsed, command: string): FilterChoice | null {
   if (a.filter !== undefined && a['filter-file'] !== undefined) throw new UsageError(`${command}: give -f EXPR or -F FILE, not both`);
+  const words = a._.join(' ');
+  if (words !== '') {
+    if (typeof a.filter === 'string') {
+      throw new UsageError(`${command}: two filters: -f '${a.filter}' and the words after the options '${words}'; quote the whole expression in one -f (-f '${a.filter} ${words}') or drop -f`);
+    }
+    if (typeof a['filter-file'] === 'string') {
+      throw new UsageError(`${command}: two filters: -F ${a['filter-file']} and the words after the options '${words}'; keep one of them`);
+    }
+    return { expression: words, file: null };
+  }
   if (typeof a.filter === 'string') return { expression: a.filter, file: null };
   if (typeof a['filter-file'] === 'string') {
     const file = a['filter-file'];

@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // ringzero <command>: PF_RING-style tools over the zero-copy core.
+// Stop requests (SIGINT, SIGTERM, a closed standard output) and SIGUSR1 are
+// handled from here on, before any command creates anything (loop.ts says why);
+// the commands themselves are imported only once that is in place.
+import { commandFinished, installStopHandling } from './loop.js';
 import { RingzeroError } from '../errors.js';
-import { cleanupCommand } from './cleanup.js';
-import { statsCommand } from './stats.js';
+
+installStopHandling();
 
 type Command = (argv: string[]) => number | Promise<number>;
 
 const COMMANDS: Record<string, { run: () => Promise<Command>; help: string }> = {
-  stats: { run: async () => statsCommand, help: 'show the shared counters of a running cluster (-c ID)' },
-  cleanup: { run: async () => cleanupCommand, help: 'remove regions left by dead owners' },
+  stats: { run: async () => (await import('./stats.js')).statsCommand, help: 'show the shared counters of a running cluster (-c ID)' },
+  cleanup: { run: async () => (await import('./cleanup.js')).cleanupCommand, help: 'remove regions left by dead owners' },
   count: { run: async () => (await import('./count.js')).countCommand, help: 'count packets from a device or a cluster queue (zcount, pfcount)' },
   balance: { run: async () => (await import('./balance.js')).balanceCommand, help: 'balance device traffic to queues of a cluster (zbalance_ipc)' },
   fanout: { run: async () => (await import('./fanout.js')).fanoutCommand, help: 'every packet to every queue, buffers shared (zfanout_ipc)' },
@@ -53,4 +57,6 @@ try {
   } else {
     throw e;
   }
+} finally {
+  commandFinished();
 }

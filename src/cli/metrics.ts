@@ -29,3 +29,18 @@ export async function serveMetrics(port: number, collect: () => Sample[]): Promi
   server.unref();
   return server;
 }
+
+/**
+ * --metrics of the capture commands (count, dump): packets, bytes and drops
+ * as ringzero_COMMAND_*_total; `what` says what a packet is ("received", "written").
+ */
+export function serveTotals(port: number, command: string, what: string, totals: () => { packets: number; bytes: number; drops: number }): Promise<Server> {
+  return serveMetrics(port, () => {
+    const t = totals();
+    return [
+      { name: `ringzero_${command}_packets_total`, help: `packets ${what}`, value: t.packets },
+      { name: `ringzero_${command}_bytes_total`, help: `bytes ${what} (wire length)`, value: t.bytes },
+      { name: `ringzero_${command}_drops_total`, help: 'packets dropped before reaching ringzero', value: t.drops },
+    ];
+  });
+}

@@ -112,22 +112,31 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
   const sum = (v: number[]) => v.reduce((x, y) => x + y, 0);
   const qBytes = () => (r.bytes ?? sum)(Array.from({ length: queues }, (_, q) => c.queueCounters(q).inBytes));
   const totals = () => { const s = handle.stats(); return { packets: s.received, bytes: qBytes(), drops: r.drops(s) }; };
+  const collect = (): Sample[] => {
+    const s = handle.stats();
+    const out: Sample[] = [
+      { name: `ringzero_${r.command}_received_total`, help: 'packets received from the inputs', value: s.received },
+      { name: `ringzero_${r.command}_forwarded_total`, help: 'packets accepted by the outputs', value: s.sent },
+      { name: `ringzero_${r.command}_drops_total`, help: 'received packets not delivered', value: r.drops(s) },
+    ];
+    for (let q = 0; q < queues; q++) {
+      const k = c.queueCounters(q);
+      out.push({ name: 'ringzero_queue_in_total', help: 'packets accepted by the queue', value: k.in, labels: { cluster: c.id, queue: q } });
+      out.push({ name: 'ringzero_queue_out_total', help: 'packets taken by the consumer', value: k.out, labels: { cluster: c.id, queue: q } });
+      out.push({ name: 'ringzero_queue_drops_total', help: 'packets dropped because the queue was full', value: k.dropFull, labels: { cluster: c.id, queue: q } });
+    }
+    return out;
+  };
+  // A bad or busy --metrics port stops the worker and removes the cluster, as a failed VM plug does.
   if (a.metrics !== undefined) {
-    await serveMetrics(intFlag(a, 'metrics', 0, 1, 65535), () => {
-      const s = handle.stats();
-      const out: Sample[] = [
-        { name: `ringzero_${r.command}_received_total`, help: 'packets received from the inputs', value: s.received },
-        { name: `ringzero_${r.command}_forwarded_total`, help: 'packets accepted by the outputs', value: s.sent },
-        { name: `ringzero_${r.command}_drops_total`, help: 'received packets not delivered', value: r.drops(s) },
-      ];
-      for (let q = 0; q < queues; q++) {
-        const k = c.queueCounters(q);
-        out.push({ name: 'ringzero_queue_in_total', help: 'packets accepted by the queue', value: k.in, labels: { cluster: c.id, queue: q } });
-        out.push({ name: 'ringzero_queue_out_total', help: 'packets taken by the consumer', value: k.out, labels: { cluster: c.id, queue: q } });
-        out.push({ name: 'ringzero_queue_drops_total', help: 'packets dropped because the queue was full', value: k.dropFull, labels: { cluster: c.id, queue: q } });
-      }
-      return out;
-    });
+    try {
+      await serveMetrics(intFlag(a, 'metrics', 0, 1, 65535), collect);
+    } catch (e) {
+      await handle.stop().catch(() => {});
+      c.close();
+      await unplug();
+      throw e;
+    }
   }
   // A worker that ends on its own (an input interface deleted, an error) ends the run too.
   let workerEnded = false;

@@ -14,6 +14,7 @@ import { startBalancer, startStage, startStageProcess, type FunctionSpec, type W
 import { parseArgs, usage, intFlag, UsageError, type FlagSpec } from './args.js';
 import { OWNER_FLAGS, createOwnedCluster, runOwner } from './owner.js';
 import { parseInputs } from './balance.js';
+import { whenStopRequested } from './loop.js';
 import { resolve } from 'node:path';
 import { StageDiedError } from '../errors.js';
 
@@ -107,8 +108,8 @@ async function standaloneStage(a: ReturnType<typeof parseArgs>): Promise<number>
   const h = startStage(c, { input: intFlag(a, 'in', 0), output: a.out !== undefined ? intFlag(a, 'out', 0) : undefined, fn: fnSpec(a.fn) });
   await h.ready;
   console.error(`stage: queue ${a.in} -> ${a.out !== undefined ? `queue ${a.out}` : 'released'} on cluster ${c.id}`);
-  const stop = new Promise<void>((r) => { process.once('SIGINT', r); process.once('SIGTERM', r); });
-  await Promise.race([stop, h.done.then(() => {}, () => {})]);
+  // also a SIGINT/SIGTERM that came while the stage was starting (main.ts takes them from the start)
+  await Promise.race([whenStopRequested(), h.done.then(() => {}, () => {})]);
   const s = await h.stop().catch((e: Error) => { console.error(`stage: ${e.message}`); return null; });
   if (s && a.json) console.log(JSON.stringify({ packets: s.received, forwarded: s.sent, drops: s.received - s.sent - s.consumed }));
   c.close();

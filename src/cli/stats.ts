@@ -7,6 +7,7 @@ import { Cluster } from '../zc/cluster.js';
 import { clusterSnapshot, listClusters, type RegionStatus } from '../zc/admin.js';
 import { intFlag, parseArgs, usage, type FlagSpec } from './args.js';
 import { thousands } from './format.js';
+import { stopRequested } from './loop.js';
 
 const FLAGS: FlagSpec[] = [
   { names: ['c', 'cluster'], value: true, help: 'cluster id (without it: list the clusters)' },
@@ -27,10 +28,6 @@ export async function statsCommand(argv: string[]): Promise<number> {
   }
   const id = intFlag(a, 'cluster', 0, 0, 0xffffffff);
   const c = Cluster.attach(id); // its error (and code) is the command's
-  let interrupted = false;
-  let wake: () => void = () => {};
-  const onSignal = () => { interrupted = true; wake(); };
-  if (a.watch) { process.on('SIGINT', onSignal); process.on('SIGTERM', onSignal); }
   try {
     for (;;) {
       c.checkOwner(); // the owner died or shut down: ClusterClosedError, exit 1
@@ -48,13 +45,12 @@ export async function statsCommand(argv: string[]): Promise<number> {
           console.log(`  ${what}: ${who} ${p.state}, heartbeat ${p.heartbeatAgeMs} ms ago`);
         }
       }
-      if (!a.watch || interrupted) return 0;
-      await new Promise<void>((r) => { const t = setTimeout(r, 1000); wake = () => { clearTimeout(t); r(); }; });
-      if (interrupted) return 0;
+      if (!a.watch) return 0;
+      // main.ts turns SIGINT/SIGTERM into a stop request (loop.ts): -w ends on it.
+      for (let i = 0; i < 10 && !stopRequested(); i++) await new Promise((r) => setTimeout(r, 100));
+      if (stopRequested()) return 0;
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     c.close();
   }
 }

@@ -1,0 +1,90 @@
+// What count and dump share around their packet loops: the flags that only
+// some inputs use (refused up front instead of ignored), and what is set up
+// once the input is open (CPU pinning, the -F reload, --metrics, the notices),
+// undone in one place so that no path leaves the input's cluster behind.
+import type { Server } from 'node:http';
+import { intFlag, UsageError, type Parsed } from './args.js';
+import { linkState } from '../devices/iface.js';
+import { PacketDevice, XdpDevice } from '../devices/index.js';
+import { parseQueueSpec, type Input } from './endpoint.js';
+import { reloadOnSigusr1, type FilterChoice } from './filter-option.js';
+import { serveTotals } from './metrics.js';
+import type { Totals } from './loop.js';
+import { ClusterClosedError } from '../errors.js';
+
+/** 'queue': zc:CLUSTER@QUEUE of another process; 'file': pcap:FILE; 'device': a network interface. */
+export type InputKind = 'queue' | 'file' | 'device';
+
+export function inputKind(spec: string): InputKind {
+  return parseQueueSpec(spec) ? 'queue' : spec.startsWith('pcap:') ? 'file' : 'device';
+}
+
+/** Flag `name` (as the user sees it: `shown`) given with an input it does nothing for: a usage error saying what it is for. */
+export function refuseFlag(a: Parsed, name: string, shown: string, command: string, spec: string, applies: boolean, what: string): void {
+  if (a[name] !== undefined && !applies) throw new UsageError(`${command}: ${shown} ${what}; it does nothing for -i ${spec}: leave it out`);
+}
+
+/** --metrics PORT, checked before anything is opened (undefined: not given). */
+export function metricsPortFlag(a: Parsed): number | undefined {
+  return a.metrics === undefined ? undefined : intFlag(a, 'metrics', 0, 1, 65535);
+}
+
+/** A device whose interface is administratively down at start: capture starts when it comes up (as tcpdump waits). */
+export function linkDownNotice(input: Input): string | null {
+  const d = input.device;
+  if (!(d instanceof PacketDevice || d instanceof XdpDevice)) return null;
+  return linkState(d.ifname, d.ifindex) === 'down' ? `${d.ifname} is down: waiting for it to come up (ip link set ${d.ifname} up)` : null;
+}
+
+export interface CaptureExtras {
+  /** pin the packet loop to this CPU (-1: no) */
+  core: number;
+  filter: FilterChoice | null;
+  metricsPort: number | undefined;
+  command: string;
+  /** what a counted packet is, for the metrics' help ("received", "written") */
+  what: string;
+  totals: () => Totals;
+  log: (m: string) => void;
+}
+
+/**
+ * Pins, installs the -F reload and serves --metrics for `input`; returns the
+ * undo. When one step fails, the steps before are undone before the error
+ * propagates (the caller closes the input).
+ */
+export async function startExtras(input: Input, o: CaptureExtras): Promise<() => void> {
+  const undo: Array<() => void> = [];
+  const close = () => { for (const u of undo.reverse()) u(); undo.length = 0; };
+  try {
+    if (o.core >= 0) {
+      const { native } = await import('../native/index.js');
+      native.pinThread(o.core);
+    }
+    if (o.filter?.file) undo.push(reloadOnSigusr1(o.filter.file, input.linktype, (f) => input.setFilter(f), o.log));
+    if (o.metricsPort !== undefined) {
+      const server: Server = await serveTotals(o.metricsPort, o.command, o.what, o.totals);
+      undo.push(() => { server.close(); });
+    }
+  } catch (e) {
+    close();
+    throw e;
+  }
+  return close;
+}
+
+/**
+ * input.recv of the capture loops, up to `max` buffers, waiting 2 ms when
+ * idle; -1 when the input ended: `ended` gets the message of a cluster whose
+ * owner closed it (a normal end), or the error (a malformed capture file:
+ * the command reports what it had, then the error).
+ */
+export function recvOrEnd(input: Input, out: Uint32Array, max: number, ended: (closed: string | null, error: unknown) => void): number {
+  try {
+    return input.recv(out, max, 2);
+  } catch (e) {
+    if (e instanceof ClusterClosedError) ended(e.message, null);
+    else ended(null, e);
+    return -1;
+  }
+}
