@@ -14,6 +14,7 @@ import { privateRegionLeft, removePrivateRegion } from './helpers/capture-cli.js
 import { testClusterId } from './helpers/zc-procs.js';
 import { regionDirs, removeRegion } from '../src/memory/region.js';
 import { regionName } from '../src/zc/cluster.js';
+import { privateClusterIdOf } from '../src/cli/endpoint.js';
 
 const skip = needNetns() ?? false;
 
@@ -42,7 +43,7 @@ test('SIGINT while count -i zc: is setting up: exit 0, no region left', { skip }
   let c: Started | undefined;
   try {
     c = start(['count', '-i', `zc:${veth.host}`, '-q']);
-    await signalDuringSetup(c, () => 0x40000000 + (c!.p.pid! & 0x3fffffff), 'SIGINT');
+    await signalDuringSetup(c, () => privateClusterIdOf(c!.p.pid!), 'SIGINT');
   } finally {
     if (c?.p.exitCode === null) { c.p.kill('SIGKILL'); await c.done; }
     removePrivateRegion(c?.p.pid);
@@ -57,7 +58,7 @@ test('SIGTERM while dump -i zc: -w FILE is setting up: exit 0, no region left, a
   try {
     const out = join(dir, 'e.pcap');
     c = start(['dump', '-i', `zc:${veth.host}`, '-w', out, '-q']);
-    await signalDuringSetup(c, () => 0x40000000 + (c!.p.pid! & 0x3fffffff), 'SIGTERM');
+    await signalDuringSetup(c, () => privateClusterIdOf(c!.p.pid!), 'SIGTERM');
     assert.equal(privateRegionLeft(c.p.pid!), null);
     assert.equal(statSync(out).size, 24, 'the file holds its pcap header');
   } finally {

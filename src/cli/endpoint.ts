@@ -65,7 +65,12 @@ export function parseQueueSpec(spec: string): { cluster: number; queue: number }
  * the namespace is mixed in: two containers' `count` get different ids.
  */
 export function privateClusterId(): number {
-  return 0x40000000 + (((process.pid ^ Math.imul(selfPidNs(), 0x9e3779b1)) >>> 0) & 0x3fffffff);
+  return privateClusterIdOf(process.pid);
+}
+
+/** The private cluster id of process `pid` of our PID namespace (tests find a command's region by it). */
+export function privateClusterIdOf(pid: number): number {
+  return 0x40000000 + (((pid ^ Math.imul(selfPidNs(), 0x9e3779b1)) >>> 0) & 0x3fffffff);
 }
 
 export interface InputOptions {

@@ -4,12 +4,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { regionDirs, removeRegion } from '../../src/memory/region.js';
 import { regionName } from '../../src/zc/cluster.js';
+import { privateClusterIdOf } from '../../src/cli/endpoint.js';
 import { PcapWriter } from '../../src/pcap/index.js';
 import { buildFrames } from '../../src/cli/frames.js';
 
 /** The region file of the private cluster of process `pid` (privateClusterId in endpoint.ts), or null. */
 export function privateRegionLeft(pid: number): string | null {
-  const name = regionName(0x40000000 + (pid & 0x3fffffff));
+  const name = regionName(privateClusterIdOf(pid));
   for (const d of regionDirs()) if (existsSync(join(d, name))) return join(d, name);
   return null;
 }

@@ -1,4 +1,5 @@
 // Starting the zc-roles fixtures as worker threads and child processes.
+import { privateClusterIdOf } from '../../src/cli/endpoint.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { listClusters } from '../../src/zc/admin.js';
 import { removeRegion } from '../../src/memory/region.js';
@@ -87,10 +88,10 @@ export function removeRegionsOf(pid: number): void {
 
 /**
  * Cluster regions a process (pid) left: those whose header names it as owner,
- * and its private cluster by name (0x40000000 + pid, cli/endpoint.ts), even
+ * and its private cluster by name (privateClusterIdOf, cli/endpoint.ts), even
  * half-written. A command that failed must leave none.
  */
 export function regionsOfPid(pid: number): string[] {
-  const own = `ringzero-cluster-${0x40000000 + (pid & 0x3fffffff)}`;
+  const own = `ringzero-cluster-${privateClusterIdOf(pid)}`;
   return listClusters().filter((r) => r.ownerPid === pid || r.path.endsWith(`/${own}`)).map((r) => r.path);
 }
