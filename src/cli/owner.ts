@@ -181,14 +181,20 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
     forwarded: final.sent,
     drop_reasons: final.drops,
     kernel_drops: final.inputKernelDrops,
+    cut: final.inputTruncated,
     queues: perQ.map((k, q) => ({ queue: q, packets: k.in, bytes: k.inBytes, drops: k.dropFull, taken: k.out, queued: k.queued })),
   };
+  const bufferSize = c.layout.bufferSize;
   c.close(); // attached consumers now see ERR_RINGZERO_CLUSTER_CLOSED and exit with that message
   await unplug();
   if (a.json) console.log(JSON.stringify(out));
   else if (!a.quiet) {
     console.log(`Total: ${thousands(out.packets)} pkts received, ${thousands(out.forwarded)} forwarded, ${thousands(out.drops)} dropped in ${out.duration_s.toFixed(2)} s`);
     for (const q of out.queues) console.log(`  Q ${q.queue}: ${thousands(q.packets)} pkts (${thousands(q.drops)} drops), ${thousands(q.taken)} taken by the consumer`);
+  }
+  if (out.cut > 0) {
+    console.error(`${thousands(out.cut)} frames were longer than the ${thousands(bufferSize)}-byte cluster buffers: each kept its first bytes, ` +
+      'with its true length as the wire length (jumbo or GSO frames on a standard device: lower the MTU, or turn GRO/GSO off with ethtool -K)');
   }
   return out;
 }

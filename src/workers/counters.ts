@@ -44,9 +44,11 @@ export const C = {
   PER_OUT_DROPPED: 16 + MAX_OUTPUTS,
   /** packets the kernel dropped at the input devices before the worker saw them (refreshed every ~100 ms) */
   INPUT_KERNEL_DROPS: 16 + 2 * MAX_OUTPUTS,
+  /** frames longer than a cluster buffer, cut to it by the input devices (refreshed with the kernel drops) */
+  INPUT_TRUNCATED: 17 + 2 * MAX_OUTPUTS,
 } as const;
 
-export const COUNTER_WORDS = 17 + 2 * MAX_OUTPUTS;
+export const COUNTER_WORDS = 18 + 2 * MAX_OUTPUTS;
 
 export interface WorkerStats {
   state: 'starting' | 'running' | 'stopped';
@@ -57,6 +59,8 @@ export interface WorkerStats {
   drops: { fn: number; full: number; invalid: number; error: number; noBuffer: number };
   /** packets the kernel dropped at the input devices (socket ring full, no fill buffer, ...) */
   inputKernelDrops: number;
+  /** frames longer than a cluster buffer, which kept their first bytes (DeviceStats.rxTruncated of the inputs) */
+  inputTruncated: number;
   reclaimedShared: number;
   reclaimRaces: number;
   bursts: number;
@@ -85,6 +89,7 @@ export function readStats(c: Float64Array, outputs: number, lastError?: string):
     copied: c[C.COPIED],
     drops: { fn: c[C.DROP_FN], full: c[C.DROP_FULL], invalid: c[C.DROP_INVALID], error: c[C.DROP_ERROR], noBuffer: c[C.DROP_NO_BUFFER] },
     inputKernelDrops: c[C.INPUT_KERNEL_DROPS],
+    inputTruncated: c[C.INPUT_TRUNCATED],
     reclaimedShared: c[C.RECLAIMED_SHARED],
     reclaimRaces: c[C.RECLAIM_RACES],
     bursts: c[C.BURSTS],

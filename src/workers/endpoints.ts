@@ -31,6 +31,8 @@ export interface Input {
   readonly exhausted: boolean;
   /** packets the kernel dropped before this input saw them (devices; 0 otherwise). A system call: call rarely. */
   kernelDrops(): number;
+  /** frames longer than a cluster buffer that the input cut (devices; 0 otherwise); read with kernelDrops */
+  truncated(): number;
   /** replaces a device input's kernel filter (XDP subprogram or classic BPF, by device kind) */
   setKernelFilter?(socketProgram: Uint8Array, xdpFunction: Uint8Array): void;
   /** a device input whose interface went away throws InterfaceGoneError (a system call: call when idle) */
@@ -76,6 +78,7 @@ class QueueInput implements Input {
   readonly exhausted = false;
   constructor(readonly name: string, private readonly c: QueueConsumer) {}
   kernelDrops(): number { return 0; }
+  truncated(): number { return 0; }
   recvBurst(out: Uint32Array, max: number): number { return this.c.recvBurst(out, max); }
   forwarded(n: number): void { this.c.held -= n; }
   giveBack(indices: Uint32Array, n: number): void { if (n > 0) this.c.release(indices, n); }
@@ -97,6 +100,7 @@ class PoolInput implements Input {
   }
   get exhausted(): boolean { return this.left === 0; }
   kernelDrops(): number { return this.dev ? this.dev.stats().kernelDrops : 0; }
+  truncated(): number { return this.dev ? this.dev.stats().rxTruncated : 0; }
   // A zero wait: clears a pending socket error and looks whether the interface is still there (devices/types.ts).
   checkAlive(): void { this.dev?.wait(0); }
   setKernelFilter(socketProgram: Uint8Array, xdpFunction: Uint8Array): void {

@@ -21,11 +21,12 @@ export interface LoopEnv {
 /** Input devices' kernel drop counters are read (a system call each) at most this often. */
 const KERNEL_STATS_MS = 100;
 
-/** Copies the input devices' kernel drop counts into the worker's counters. */
+/** Copies the input devices' kernel drop and cut-frame counts into the worker's counters. */
 export function refreshKernelDrops(env: LoopEnv, ep: Endpoints): void {
-  let d = 0;
-  for (const i of ep.inputs) d += i.kernelDrops();
+  let d = 0, t = 0;
+  for (const i of ep.inputs) { d += i.kernelDrops(); t += i.truncated(); }
   env.counters[C.INPUT_KERNEL_DROPS] = d;
+  env.counters[C.INPUT_TRUNCATED] = t;
 }
 
 export class Idler {
