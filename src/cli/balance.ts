@@ -91,7 +91,7 @@ export async function balanceCommand(argv: string[]): Promise<number> {
     if (!m || Number(m[1]) >= nq) throw new UsageError(`balance: -r ${r}: expected QUEUE:DEVICE with a queue below ${nq}`);
     outputs[Number(m[1])] = { kind: 'device', name: m[2] };
   }
-  const cluster = createOwnedCluster(a, 'balance', nq, inputs.length);
+  const cluster = createOwnedCluster(a, 'balance', nq, inputs.map((i) => (i.kind === 'device' ? i.name : '')));
   const cpu = a.core !== undefined ? intFlag(a, 'core', 0) : undefined;
   const handle = groups.length > 1
     ? startFanout(cluster, { inputs, outputs, groups, mode, fn, pool: 0, cpu })

@@ -49,3 +49,25 @@ export function captureBuffers(spec: string, snaplen = 262144): { bufferSize: nu
   const bufferSize = Math.min(MAX_BUFFER, Math.max(2048, pow2AtLeast(Math.min(snaplen, MAX_BUFFER) + ALIGN_SLACK)));
   return { bufferSize, buffers: Math.min(XDP_BUFFERS, Math.max(MIN_BUFFERS, REGION_BYTES / bufferSize)) };
 }
+
+/** The largest buffer an owner command (balance, fanout, pipeline) sizes for an interface's MTU: jumbo frames. */
+const MAX_OWNED_BUFFER = 16384;
+
+/**
+ * Buffer size of a cluster whose queues are fed by the devices `names`, as
+ * zbalance_ipc sizes its buffers: every frame up to the largest input's MTU
+ * fits whole (2048 at MTU 1500; 16384 at MTU 9000). The buffers are many
+ * (queues x queue length), so GSO frames longer than the MTU are not sized
+ * for: they are cut, counted and reported (owner.ts).
+ */
+export function ownedBufferSize(names: readonly string[]): number {
+  let size = 2048;
+  for (const name of names) {
+    if (name === '' || name.startsWith('pcap:')) continue; // a queue or a file: no MTU
+    const zc = name.startsWith('zc:');
+    const mtu = mtuOf((zc ? name.slice(3) : name).split('@')[0]);
+    const need = zc ? mtu + L2_OVERHEAD + XDP_HEADROOM : mtu + L2_OVERHEAD + ALIGN_SLACK;
+    size = Math.max(size, Math.min(zc ? MAX_XDP_CHUNK : MAX_OWNED_BUFFER, pow2AtLeast(need)));
+  }
+  return size;
+}

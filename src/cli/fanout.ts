@@ -19,7 +19,7 @@ export async function fanoutCommand(argv: string[]): Promise<number> {
   const inputs = parseInputs(a.interface, 'fanout', typeof a.filter === 'string' ? a.filter : undefined);
   const [n] = parseGroups(a.queues, 'fanout');
   const outputs: OutputSpec[] = Array.from({ length: n }, (_, q) => ({ kind: 'queue', queue: q }));
-  const cluster = createOwnedCluster(a, 'fanout', n, inputs.length);
+  const cluster = createOwnedCluster(a, 'fanout', n, inputs.map((i) => (i.kind === 'device' ? i.name : '')));
   const handle = startFanout(cluster, { inputs, outputs, pool: 0, cpu: a.core !== undefined ? intFlag(a, 'core', 0) : undefined });
   await whenReady(handle, cluster);
   console.error(consumerHints(cluster, n, inputs.map((i) => (i.kind === 'device' ? i.name : '')), typeof a.filter === 'string'));

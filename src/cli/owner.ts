@@ -2,6 +2,7 @@
 // cluster, the consumer commands to print, the per-second lines with
 // per-queue counters, --json, --metrics, and a clean shutdown that tells
 // attached consumers the cluster is gone.
+import { ownedBufferSize } from './capture-buffers.js';
 import { Cluster } from '../zc/cluster.js';
 import type { WorkerHandle, WorkerStats } from '../workers/index.js';
 import { intFlag, numFlag, UsageError, type FlagSpec, type Parsed } from './args.js';
@@ -27,7 +28,8 @@ export const OWNER_FLAGS: FlagSpec[] = [
   { names: ['h', 'help'], value: false, help: 'this help' },
 ];
 
-export function createOwnedCluster(a: Parsed, command: string, queues: number, inputs: number): Cluster {
+export function createOwnedCluster(a: Parsed, command: string, queues: number, inputNames: readonly string[]): Cluster {
+  const inputs = inputNames.length;
   if (a.cluster === undefined) throw new UsageError(`${command}: -c CLUSTER is required (consumers attach with -i zc:CLUSTER@QUEUE)`);
   const id = intFlag(a, 'cluster', 0, 0, 0xffffffff);
   const qlen = intFlag(a, 'queue-len', 4096, 2, 1 << 24);
@@ -37,7 +39,7 @@ export function createOwnedCluster(a: Parsed, command: string, queues: number, i
   if (!['auto', 'require', 'never'].includes(hp)) throw new UsageError(`${command}: --hugepages must be auto, require or never`);
   // An ivshmem BAR must be a power of two: pad the region when it is meant for VMs.
   const forVm = a.vm !== undefined || Boolean(a['vm-args']);
-  return Cluster.create({ id, queues, queueLength: qlen, buffers, hugepages: hp as 'auto' | 'require' | 'never', powerOfTwoSize: forVm });
+  return Cluster.create({ id, queues, queueLength: qlen, buffers, bufferSize: ownedBufferSize(inputNames), hugepages: hp as 'auto' | 'require' | 'never', powerOfTwoSize: forVm });
 }
 
 /**

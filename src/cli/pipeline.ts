@@ -47,7 +47,7 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
   const inputs = parseInputs(a.interface, 'pipeline');
   const stages = intFlag(a, 'stages', 1, 1, 32);
   const queues = stages + 1;
-  const cluster = createOwnedCluster(a, 'pipeline', queues, inputs.length);
+  const cluster = createOwnedCluster(a, 'pipeline', queues, inputs.map((i) => (i.kind === 'device' ? i.name : '')));
   const fn = fnSpec(a.fn);
   const head = startBalancer(cluster, { inputs, outputs: [0], mode: 'round-robin', pool: 0, cpu: a.core !== undefined ? intFlag(a, 'core', 0) : undefined });
   const stageHandles: WorkerHandle[] = [];
