@@ -1,6 +1,8 @@
-// How big the cluster buffers of a capture input (count, dump) are. A frame
-// is kept whole only if it fits one buffer; a longer one is cut to the buffer
-// and counted (DeviceStats.rxTruncated), and the commands report the count.
+// How big the cluster buffers are that devices receive into: a capture
+// input's (count, dump) and an owner command's (balance, fanout, pipeline;
+// ownedBufferSize below). A frame is kept whole only if it fits one buffer; a
+// longer one is cut to the buffer and counted (DeviceStats.rxTruncated), and
+// the commands report the count.
 //
 // Frames longer than the MTU are common on a standard (AF_PACKET) device: a
 // TCP sender on the same host hands veth and loopback GSO packets of up to 64
@@ -28,7 +30,7 @@ const ALIGN_SLACK = 3;
 const REGION_BYTES = 64 << 20;
 const MIN_BUFFERS = 1024;
 /** An AF_XDP input keeps 8192 buffers in its fill ring and needs as many again to hand out. */
-export const XDP_BUFFERS = 16384;
+const XDP_BUFFERS = 16384;
 
 function pow2AtLeast(n: number): number {
   let p = 1;
