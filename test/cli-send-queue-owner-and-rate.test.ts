@@ -1,11 +1,16 @@
 // send -i zc:ID@Q into another process's cluster queue: it ends (exit 1,
 // ERR_RINGZERO_CLUSTER_CLOSED, with its summary) as soon as the owner dies or
 // shuts down, instead of spinning forever; and a full queue makes it wait,
-// never count drops, while -p stays an upper bound.
+// never count drops, while -p stays an upper bound, and naps while it waits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lastJson, sleep, start, until } from './helpers/cli.js';
 import { removeRegionsOf, testClusterId } from './helpers/zc-procs.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PcapWriter } from '../src/pcap/index.js';
+import { buildFrames } from '../src/cli/frames.js';
 
 async function startOwner(args: string[]) {
   const owner = start(['cluster', ...args]);
@@ -68,5 +73,41 @@ test('send -p into a full queue waits instead of dropping: nothing counted as dr
     cnt?.p.kill('SIGKILL');
     owner.p.kill('SIGKILL');
     await owner.done;
+  }
+});
+
+/** utime+stime of `pid` in ms (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+test('a replay into a full queue naps while it waits for room instead of burning a CPU', async () => {
+  const id = testClusterId();
+  const dir = mkdtempSync(join(tmpdir(), 'rz-full-'));
+  const owner = await startOwner(['-c', String(id), '-n', '1', '--quiet']);
+  let send: ReturnType<typeof start> | undefined;
+  try {
+    const file = join(dir, 'f.pcap');
+    const f = buildFrames({ length: 60, sources: 1 });
+    const w = PcapWriter.open(file);
+    for (let i = 0; i < 6000; i++) w.writePacket(f.bytes, 0, 60, 60, 1_700_000_000, i);
+    w.close();
+    send = start(['send', '-i', `zc:${id}@0`, '-f', file, '--topspeed']);
+    const s = send;
+    await until(() => s.err().includes('Replaying'), 'send to start');
+    await sleep(500); // 4096 queued: the queue is full, 1904 records wait
+    const c0 = cpuMs(s.p.pid!);
+    const t0 = Date.now();
+    await sleep(2000);
+    const used = (cpuMs(s.p.pid!) - c0) / (Date.now() - t0);
+    assert.equal(s.p.exitCode, null, 'send still waits for room');
+    assert.ok(used < 0.3, `send used ${(used * 100).toFixed(0)}% of a CPU while waiting`);
+  } finally {
+    send?.p.kill('SIGKILL');
+    owner.p.kill('SIGKILL');
+    await Promise.all([send?.done, owner.done]);
+    if (owner.p.pid) removeRegionsOf(owner.p.pid);
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -31,6 +31,9 @@ const COMMIT_MS = 10;
 /** Departures keep coming closer together than COMMIT_MS: yield after this much overrun anyway. */
 const MAX_OVERRUN_MS = 20;
 
+/** How long a replay naps while its queue or TX ring has no room (a consumer drains 64+ frames in far less). */
+const ROOM_NAP_MS = 0.05;
+
 /**
  * Busy-waits until performance.now() reaches `untilMs` (a departure no more
  * than COMMIT_MS away). A function of its own, warmed up before the
@@ -147,6 +150,13 @@ export class Replayer {
       }
       this.dev.flush();
       const t = performance.now();
+      // A full queue or TX ring: wait for room as zsend does, but nap rather
+      // than spin (a consumer that is away would get a whole CPU burnt).
+      if (room === 0) {
+        if (t >= end) return true;
+        sleepSync(ROOM_NAP_MS);
+        continue;
+      }
       // Every buffer is in flight (refill found none free): nothing to pace yet.
       if (this.next >= this.pending) {
         if (t >= end) return true;
