@@ -81,9 +81,11 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   let drops = 0, kernel = 0, cut = 0;
   const bufferSize = input.cluster.layout.bufferSize;
   const outputError = (e: unknown): Error => {
-    // The writer cut the file back to its last complete record: report what the files hold.
-    if (e instanceof PcapWriteError && e.syscall !== 'open') { captured = e.packetsInFiles; return e; }
-    if ((e as { syscall?: string }).syscall === 'open') return outputFileError(String((e as { path?: string }).path ?? what), e); // a rotation's next file
+    if (e instanceof PcapWriteError) {
+      // What the files hold: the writer cut a torn record off, or could not create the next file.
+      captured = e.packetsInFiles;
+      return e.syscall === 'open' ? outputFileError(e.path, e) : e; // a rotation's next file: the first file's words
+    }
     const code = (e as { code?: string }).code ?? 'EIO';
     const why = code === 'EPIPE' ? 'the reading side closed the pipe' : code === 'ENOSPC' ? 'no space left on the device' : (e as Error).message;
     return Object.assign(new Error(`cannot write the capture to ${what}: ${why}; ${thousands(captured)} packets had been captured`), { code });

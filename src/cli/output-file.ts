@@ -4,11 +4,12 @@
 // kernel's bare errno names neither the cause nor the fix.
 import { closeSync, constants, openSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { OutputFileError, errnoOf } from '../errors.js';
+import { OutputFileError, SystemError, errnoOf } from '../errors.js';
 
 /** What a failed open of `path` means, as an OutputFileError with the fix. */
 export function outputFileError(path: string, e: unknown): OutputFileError {
-  const errno = errnoOf(e);
+  // the writer's own errors (a rotation's next file) carry the errno apart from their ERR_RINGZERO_ code
+  const errno = e instanceof SystemError ? e.errno : errnoOf(e);
   const dir = dirname(resolve(path));
   const [cause, fix] = ((): [string, string] => {
     switch (errno) {
@@ -22,7 +23,7 @@ export function outputFileError(path: string, e: unknown): OutputFileError {
       case 'EDQUOT': return ['no space left on the device', 'free some space or write to another file system'];
       case 'ENAMETOOLONG': return ['the name is too long', 'use a shorter path'];
       case 'ELOOP': return ['too many levels of symbolic links', 'check the symbolic links in the path'];
-      default: return [(e as Error).message, 'check the path'];
+      default: return [e instanceof SystemError ? errno : (e as Error).message, 'check the path'];
     }
   })();
   return new OutputFileError(`cannot write the capture to ${path}: ${cause}${errno ? ` (${errno})` : ''}; ${fix}`, path, errno, e);
