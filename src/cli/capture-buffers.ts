@@ -15,13 +15,10 @@
 // gives smaller buffers. AF_XDP frames never exceed the MTU (no GSO, no
 // multi-buffer here), and its chunks are at most a page: 2048 or 4096 bytes.
 import { mtuOf } from '../devices/iface.js';
+import { XDP_MAX_CHUNK, XDP_PACKET_HEADROOM } from '../devices/xdp/device.js';
 
 /** The largest cluster buffer (zc/layout.ts). */
 const MAX_BUFFER = 65536;
-/** The largest AF_XDP chunk without hugepages: the page size. */
-const MAX_XDP_CHUNK = 4096;
-/** The kernel keeps XDP_PACKET_HEADROOM (256) bytes before the frame in every AF_XDP chunk. */
-const XDP_HEADROOM = 256;
 /** Ethernet header plus one 802.1Q tag, beyond the MTU. */
 const L2_OVERHEAD = 18;
 /** The standard device and the file reader shift a frame by up to 3 bytes to copy it in words. */
@@ -32,7 +29,8 @@ const MIN_BUFFERS = 1024;
 /** An AF_XDP input keeps 8192 buffers in its fill ring and needs as many again to hand out. */
 const XDP_BUFFERS = 16384;
 
-function pow2AtLeast(n: number): number {
+/** The smallest power of two >= n. */
+export function pow2AtLeast(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
   return p;
@@ -46,7 +44,7 @@ export function captureBuffers(spec: string, snaplen = 262144): { bufferSize: nu
   if (spec.startsWith('zc:')) {
     const mtu = mtuOf(spec.slice(3).split('@')[0]);
     const frame = Math.min(snaplen, mtu + L2_OVERHEAD);
-    return { bufferSize: Math.min(MAX_XDP_CHUNK, Math.max(2048, pow2AtLeast(frame + XDP_HEADROOM))), buffers: XDP_BUFFERS };
+    return { bufferSize: Math.min(XDP_MAX_CHUNK, Math.max(2048, pow2AtLeast(frame + XDP_PACKET_HEADROOM))), buffers: XDP_BUFFERS };
   }
   const bufferSize = Math.min(MAX_BUFFER, Math.max(2048, pow2AtLeast(Math.min(snaplen, MAX_BUFFER) + ALIGN_SLACK)));
   return { bufferSize, buffers: Math.min(XDP_BUFFERS, Math.max(MIN_BUFFERS, REGION_BYTES / bufferSize)) };
@@ -68,8 +66,8 @@ export function ownedBufferSize(names: readonly string[]): number {
     if (name === '' || name.startsWith('pcap:')) continue; // a queue or a file: no MTU
     const zc = name.startsWith('zc:');
     const mtu = mtuOf((zc ? name.slice(3) : name).split('@')[0]);
-    const need = zc ? mtu + L2_OVERHEAD + XDP_HEADROOM : mtu + L2_OVERHEAD + ALIGN_SLACK;
-    size = Math.max(size, Math.min(zc ? MAX_XDP_CHUNK : MAX_OWNED_BUFFER, pow2AtLeast(need)));
+    const need = zc ? mtu + L2_OVERHEAD + XDP_PACKET_HEADROOM : mtu + L2_OVERHEAD + ALIGN_SLACK;
+    size = Math.max(size, Math.min(zc ? XDP_MAX_CHUNK : MAX_OWNED_BUFFER, pow2AtLeast(need)));
   }
   return size;
 }

@@ -10,6 +10,8 @@
 // Back-pressure: room() says how many frames the endpoint takes right now;
 // send waits while it is 0, as zsend waits for a full queue, instead of
 // offering frames that would be refused and counted as drops.
+import { XDP_MAX_CHUNK } from '../devices/xdp/device.js';
+import { pow2AtLeast } from './capture-buffers.js';
 import { Cluster } from '../zc/cluster.js';
 import type { BufferPool } from '../zc/pool.js';
 import type { QueueProducer } from '../zc/queue.js';
@@ -56,8 +58,6 @@ export const ALIGN_SLACK = 4;
  */
 const ETH_HLEN = 14;
 const VLAN_HLEN = 4;
-/** An AF_XDP chunk is at most one page (the kernel refuses chunk_size > PAGE_SIZE; multi-buffer frames are not used). */
-const XDP_MAX_CHUNK = 4096;
 /** Buffer memory of an AF_PACKET sender (frames are copied into the TX ring: few buffers are ever in flight). */
 const PACKET_CLUSTER_BYTES = 16 << 20;
 /** Room reported by a device whose TX ring took the last burst whole (its pool bounds what is in flight). */
@@ -71,8 +71,7 @@ export function deviceFrameLimit(spec: string): { bufferSize: number; buffers: n
   const mtu = mtuOf(p.ifname);
   const wire = mtu + ETH_HLEN;
   const cap = p.kind === 'xdp' ? XDP_MAX_CHUNK : 65536;
-  let bufferSize = 2048;
-  while (bufferSize < wire + VLAN_HLEN + ALIGN_SLACK && bufferSize < cap) bufferSize *= 2;
+  const bufferSize = Math.min(cap, Math.max(2048, pow2AtLeast(wire + VLAN_HLEN + ALIGN_SLACK)));
   const maxFrame = Math.min(wire, bufferSize - ALIGN_SLACK);
   const maxTaggedFrame = Math.min(wire + VLAN_HLEN, bufferSize - ALIGN_SLACK);
   const why = maxFrame === wire

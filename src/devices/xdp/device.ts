@@ -30,9 +30,9 @@ import { TWO32, highOf, indexOf } from './umem-addr.js';
 const MSG_DONTWAIT = 0x40;
 const POLLIN = 0x1;
 /** XDP_PACKET_HEADROOM: the kernel keeps 256 bytes before the frame in every chunk */
-const XDP_PACKET_HEADROOM = 256;
+export const XDP_PACKET_HEADROOM = 256;
 /** the largest UMEM chunk without hugepage-backed chunks: the x86-64/arm64 base page */
-const PAGE_SIZE = 4096;
+export const XDP_MAX_CHUNK = 4096;
 
 
 export interface XdpDeviceOptions extends DeviceOptions {
@@ -101,10 +101,10 @@ export class XdpDevice implements Device {
     this.meta = m.meta;
     this.bufferSize = m.bufferSize;
     this.bufferCount = m.bufferCount;
-    if (m.bufferSize & (m.bufferSize - 1) || m.bufferSize < 2048 || m.bufferSize > PAGE_SIZE) {
+    if (m.bufferSize & (m.bufferSize - 1) || m.bufferSize < 2048 || m.bufferSize > XDP_MAX_CHUNK) {
       // the kernel refuses a UMEM chunk above the page size with a bare EINVAL (xdp_umem_reg)
-      throw new InvalidArgumentError(`AF_XDP needs a power-of-two buffer size of 2048 to ${PAGE_SIZE} bytes (at most a page), ` +
-        `the cluster has ${m.bufferSize}. Fix: create the cluster with bufferSize 2048 or ${PAGE_SIZE}.`);
+      throw new InvalidArgumentError(`AF_XDP needs a power-of-two buffer size of 2048 to ${XDP_MAX_CHUNK} bytes (at most a page), ` +
+        `the cluster has ${m.bufferSize}. Fix: create the cluster with bufferSize 2048 or ${XDP_MAX_CHUNK}.`);
     }
     if (m.bufferOffset % 4096 !== 0) throw new InvalidArgumentError('the cluster buffer area must be page-aligned for AF_XDP');
     this.shift = Math.log2(m.bufferSize);
