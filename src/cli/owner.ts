@@ -7,7 +7,7 @@ import { Cluster } from '../zc/cluster.js';
 import type { WorkerHandle, WorkerStats } from '../workers/index.js';
 import { intFlag, numFlag, UsageError, type FlagSpec, type Parsed } from './args.js';
 import { runLoop, type LoopResult } from './loop.js';
-import { absoluteLine, actualLine, thousands } from './format.js';
+import { statsReport, thousands } from './format.js';
 import { serveMetrics, type Sample } from './metrics.js';
 import { sleepSync } from '../sleep.js';
 import { stackNotice } from './endpoint.js';
@@ -110,6 +110,7 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
     throw e;
   }
   const quiet = Boolean(a.quiet) || Boolean(a.json);
+  const lines = statsReport((l) => console.log(l));
   const perQueue = Boolean(a['per-queue']);
   const sum = (v: number[]) => v.reduce((x, y) => x + y, 0);
   const qBytes = () => (r.bytes ?? sum)(Array.from({ length: queues }, (_, q) => c.queueCounters(q).inBytes));
@@ -152,8 +153,7 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
       // The worker thread does the work; this thread only sleeps between lines.
       slice: (ms) => { sleepSync(ms); return !workerEnded && handle.stats().state !== 'stopped'; },
       report: quiet ? undefined : (now, last, s) => {
-        console.log(absoluteLine(now.packets, now.drops, now.bytes));
-        console.log(actualLine(now.packets - last.packets, now.drops - last.drops, now.bytes - last.bytes, s));
+        lines(now, last, s);
         if (perQueue) {
           for (let q = 0; q < queues; q++) {
             const k = c.queueCounters(q);

@@ -11,7 +11,7 @@ import type { Server } from 'node:http';
 import { openTx, type TxEndpoint } from './tx-endpoint.js';
 import { parseArgs, usage, intFlag, numFlag, UsageError, type FlagSpec, type Parsed } from './args.js';
 import { runLoop } from './loop.js';
-import { absoluteLine, actualLine, thousands } from './format.js';
+import { statsReport, thousands } from './format.js';
 import { buildFrames } from './frames.js';
 import { serveMetrics } from './metrics.js';
 import { collectGarbageNow } from '../heap.js';
@@ -124,10 +124,7 @@ export async function sendCommand(argv: string[]): Promise<number> {
       await runLoop({
         durationS: o.durationS,
         totals,
-        report: o.quiet ? undefined : (now, last, s) => {
-          console.log(absoluteLine(now.packets, now.drops, now.bytes));
-          console.log(actualLine(now.packets - last.packets, now.drops - last.drops, now.bytes - last.bytes, s));
-        },
+        report: o.quiet ? undefined : statsReport((l) => console.log(l)),
         slice: (budgetMs) => source.slice(budgetMs),
       });
       unsent = drain(dev);
