@@ -5,16 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PcapReader, PcapWriter } from '../src/pcap/index.js';
 import { PcapOpenError, PcapWriteError } from '../src/errors.js';
-import { privateClusterIdOf } from '../src/cli/endpoint.js';
+import { privateRegionLeft } from './helpers/capture-cli.js';
 
 const BIN = new URL('../src/cli/main.js', import.meta.url).pathname;
-/** The /dev/shm region a command's private cluster would have had (cli/endpoint.ts privateClusterId). */
-const regionOf = (pid: number) => `/dev/shm/ringzero-cluster-${privateClusterIdOf(pid)}`;
 
 test('PcapReader.openSync on a missing file or a directory throws PcapOpenError with the path and errno', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rz-open-'));
@@ -46,7 +44,7 @@ test('count, dump and send -f refuse a missing input file or a directory with ER
       assert.match(r.stderr, why, args.join(' '));
       assert.match(r.stderr, /\[ERR_RINGZERO_PCAP_OPEN\]/, args.join(' '));
       assert.doesNotMatch(r.stderr, /at \w+ \(/, 'no stack trace');
-      assert.equal(existsSync(regionOf(r.pid!)), false, `${args.join(' ')} left its cluster region behind`);
+      assert.equal(privateRegionLeft(r.pid!), null, `${args.join(' ')} left its cluster region behind`);
     }
     assert.deepEqual(readdirSync(dir), [], 'dump created no output file for an input it could not open');
   } finally {
