@@ -4,7 +4,7 @@
 // a device instead of a queue.
 import { startBalancer, startFanout, type HashMode, type InputSpec, type OutputSpec } from '../workers/index.js';
 import { parseArgs, usage, UsageError, intFlag, type FlagSpec } from './args.js';
-import { OWNER_FLAGS, consumerHints, createOwnedCluster, runOwner, whenReady } from './owner.js';
+import { OWNER_FLAGS, consumerHints, createOwnedCluster, deviceNames, runOwner, whenReady } from './owner.js';
 import { compileFor, reloadOnSigusr1 } from './filter-option.js';
 import { CAPTURE_BUFFER_KIB, ringBlocks } from './endpoint.js';
 import { readFilterFile } from '../filter/index.js';
@@ -91,13 +91,14 @@ export async function balanceCommand(argv: string[]): Promise<number> {
     if (!m || Number(m[1]) >= nq) throw new UsageError(`balance: -r ${r}: expected QUEUE:DEVICE with a queue below ${nq}`);
     outputs[Number(m[1])] = { kind: 'device', name: m[2] };
   }
-  const cluster = createOwnedCluster(a, 'balance', nq, inputs.map((i) => (i.kind === 'device' ? i.name : '')));
+  const names = deviceNames(inputs);
+  const cluster = createOwnedCluster(a, 'balance', nq, names);
   const cpu = a.core !== undefined ? intFlag(a, 'core', 0) : undefined;
   const handle = groups.length > 1
     ? startFanout(cluster, { inputs, outputs, groups, mode, fn, pool: 0, cpu })
     : startBalancer(cluster, { inputs, outputs, mode, fn, pool: 0, cpu });
   await whenReady(handle, cluster);
-  console.error(consumerHints(cluster, nq, inputs.map((i) => (i.kind === 'device' ? i.name : '')), inputFilter !== undefined).replace(/count -i zc:\d+@(\d+)/g, (s, q) => (outputs[Number(q)].kind === 'device' ? `(queue ${q} goes to ${(outputs[Number(q)] as { name: string }).name})` : s)));
+  console.error(consumerHints(cluster, nq, names, inputFilter !== undefined).replace(/count -i zc:\d+@(\d+)/g, (s, q) => (outputs[Number(q)].kind === 'device' ? `(queue ${q} goes to ${(outputs[Number(q)] as { name: string }).name})` : s)));
   const groupsCount = groups.length;
   const unReload = filterFile !== undefined
     ? reloadOnSigusr1(filterFile, 1, (f) => handle.setInputFilter!(f.bytes, f.xdpFunction()), (m) => console.error(`balance: ${m}`))

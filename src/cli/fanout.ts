@@ -3,7 +3,7 @@
 // reference and the buffer returns to the pool after the last one.
 import { startFanout, type OutputSpec } from '../workers/index.js';
 import { parseArgs, usage, intFlag, type FlagSpec } from './args.js';
-import { OWNER_FLAGS, consumerHints, createOwnedCluster, runOwner, whenReady } from './owner.js';
+import { OWNER_FLAGS, consumerHints, createOwnedCluster, deviceNames, runOwner, whenReady } from './owner.js';
 import { parseGroups, parseInputs } from './balance.js';
 
 const FLAGS: FlagSpec[] = [
@@ -19,10 +19,11 @@ export async function fanoutCommand(argv: string[]): Promise<number> {
   const inputs = parseInputs(a.interface, 'fanout', typeof a.filter === 'string' ? a.filter : undefined);
   const [n] = parseGroups(a.queues, 'fanout');
   const outputs: OutputSpec[] = Array.from({ length: n }, (_, q) => ({ kind: 'queue', queue: q }));
-  const cluster = createOwnedCluster(a, 'fanout', n, inputs.map((i) => (i.kind === 'device' ? i.name : '')));
+  const names = deviceNames(inputs);
+  const cluster = createOwnedCluster(a, 'fanout', n, names);
   const handle = startFanout(cluster, { inputs, outputs, pool: 0, cpu: a.core !== undefined ? intFlag(a, 'core', 0) : undefined });
   await whenReady(handle, cluster);
-  console.error(consumerHints(cluster, n, inputs.map((i) => (i.kind === 'device' ? i.name : '')), typeof a.filter === 'string'));
+  console.error(consumerHints(cluster, n, names, typeof a.filter === 'string'));
   // A packet is delivered when every queue took it: drops = copies due - copies accepted.
   await runOwner(a, { command: 'fanout', cluster, handle, queues: n, drops: (s) => Math.max(0, s.received * n - s.sent),
     // every queue gets every packet: the fullest queue saw them all (unless it dropped too)

@@ -2,6 +2,7 @@
 // cluster, the consumer commands to print, the per-second lines with
 // per-queue counters, --json, --metrics, and a clean shutdown that tells
 // attached consumers the cluster is gone.
+import type { InputSpec } from '../workers/index.js';
 import { ownedBufferSize } from './capture-buffers.js';
 import { Cluster } from '../zc/cluster.js';
 import type { WorkerHandle, WorkerStats } from '../workers/index.js';
@@ -27,6 +28,11 @@ export const OWNER_FLAGS: FlagSpec[] = [
   { names: ['vm-args'], value: false, help: 'print the QEMU arguments that cold-plug the cluster into a VM' },
   { names: ['h', 'help'], value: false, help: 'this help' },
 ];
+
+/** The device names of an owner's inputs ('' for a queue input), for the buffer size and the consumer hints. */
+export function deviceNames(inputs: readonly InputSpec[]): string[] {
+  return inputs.map((i) => (i.kind === 'device' ? i.name : ''));
+}
 
 export function createOwnedCluster(a: Parsed, command: string, queues: number, inputNames: readonly string[]): Cluster {
   const inputs = inputNames.length;

@@ -12,7 +12,7 @@
 // consumers are: if it dies its queue is reclaimed and waits for a new one.
 import { startBalancer, startStage, startStageProcess, type FunctionSpec, type WorkerHandle, type WorkerStats } from '../workers/index.js';
 import { parseArgs, usage, intFlag, UsageError, type FlagSpec } from './args.js';
-import { OWNER_FLAGS, createOwnedCluster, runOwner } from './owner.js';
+import { OWNER_FLAGS, createOwnedCluster, deviceNames, runOwner } from './owner.js';
 import { parseInputs } from './balance.js';
 import { whenStopRequested } from './loop.js';
 import { resolve } from 'node:path';
@@ -47,7 +47,8 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
   const inputs = parseInputs(a.interface, 'pipeline');
   const stages = intFlag(a, 'stages', 1, 1, 32);
   const queues = stages + 1;
-  const cluster = createOwnedCluster(a, 'pipeline', queues, inputs.map((i) => (i.kind === 'device' ? i.name : '')));
+  const names = deviceNames(inputs);
+  const cluster = createOwnedCluster(a, 'pipeline', queues, names);
   const fn = fnSpec(a.fn);
   const head = startBalancer(cluster, { inputs, outputs: [0], mode: 'round-robin', pool: 0, cpu: a.core !== undefined ? intFlag(a, 'core', 0) : undefined });
   const stageHandles: WorkerHandle[] = [];
