@@ -29,10 +29,12 @@ export interface Input {
   giveBackLater(indices: ArrayLike<number>, n: number): void;
   /** a memory input that reached its count */
   readonly exhausted: boolean;
-  /** packets the kernel dropped before this input saw them (devices; 0 otherwise). A system call: call rarely. */
-  kernelDrops(): number;
-  /** frames longer than a cluster buffer that the input cut (devices; 0 otherwise); read with kernelDrops */
-  truncated(): number;
+  /**
+   * Device inputs: packets the kernel dropped before this input saw them, and
+   * frames longer than a cluster buffer that it cut (0 for other inputs). One
+   * device stats read (system calls): call rarely.
+   */
+  deviceCounts(): { kernelDrops: number; truncated: number };
   /** replaces a device input's kernel filter (XDP subprogram or classic BPF, by device kind) */
   setKernelFilter?(socketProgram: Uint8Array, xdpFunction: Uint8Array): void;
   /** a device input whose interface went away throws InterfaceGoneError (a system call: call when idle) */
@@ -74,11 +76,12 @@ export interface Endpoints {
   close(): void;
 }
 
+const NO_DEVICE_COUNTS = Object.freeze({ kernelDrops: 0, truncated: 0 });
+
 class QueueInput implements Input {
   readonly exhausted = false;
   constructor(readonly name: string, private readonly c: QueueConsumer) {}
-  kernelDrops(): number { return 0; }
-  truncated(): number { return 0; }
+  deviceCounts(): { kernelDrops: number; truncated: number } { return NO_DEVICE_COUNTS; }
   recvBurst(out: Uint32Array, max: number): number { return this.c.recvBurst(out, max); }
   forwarded(n: number): void { this.c.held -= n; }
   giveBack(indices: Uint32Array, n: number): void { if (n > 0) this.c.release(indices, n); }
@@ -99,8 +102,11 @@ class PoolInput implements Input {
     this.coldFrames = dev !== null && dev.mode !== 'standard';
   }
   get exhausted(): boolean { return this.left === 0; }
-  kernelDrops(): number { return this.dev ? this.dev.stats().kernelDrops : 0; }
-  truncated(): number { return this.dev ? this.dev.stats().rxTruncated : 0; }
+  deviceCounts(): { kernelDrops: number; truncated: number } {
+    if (!this.dev) return NO_DEVICE_COUNTS;
+    const st = this.dev.stats();
+    return { kernelDrops: st.kernelDrops, truncated: st.rxTruncated };
+  }
   // A zero wait: clears a pending socket error and looks whether the interface is still there (devices/types.ts).
   checkAlive(): void { this.dev?.wait(0); }
   setKernelFilter(socketProgram: Uint8Array, xdpFunction: Uint8Array): void {

@@ -24,7 +24,11 @@ const KERNEL_STATS_MS = 100;
 /** Copies the input devices' kernel drop and cut-frame counts into the worker's counters. */
 export function refreshKernelDrops(env: LoopEnv, ep: Endpoints): void {
   let d = 0, t = 0;
-  for (const i of ep.inputs) { d += i.kernelDrops(); t += i.truncated(); }
+  for (const i of ep.inputs) {
+    const k = i.deviceCounts();
+    d += k.kernelDrops;
+    t += k.truncated;
+  }
   env.counters[C.INPUT_KERNEL_DROPS] = d;
   env.counters[C.INPUT_TRUNCATED] = t;
 }
