@@ -196,8 +196,7 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
     recv(out, max, waitMs) {
       coalesce.before();
       let n = d.recvBurst(out, max);
-      if (n === 0 && waitMs > 0) {
-        coalesce.idle();
+      if (n === 0 && waitMs > 0 && coalesce.idle()) {
         if (d.wait(waitMs)) n = d.recvBurst(out, max);
       }
       return coalesce.after(n, waitMs > 0);
@@ -239,8 +238,7 @@ function queueInput(id: number, queue: number, filter?: string): Input {
     recv(out, max, waitMs) {
       coalesce.before();
       let n = cons.recvBurst(out, max);
-      if (n === 0 && waitMs > 0) {
-        coalesce.idle();
+      if (n === 0 && waitMs > 0 && coalesce.idle()) {
         n = cons.waitBurst(out, max, waitMs);
       }
       return coalesce.after(n, waitMs > 0);
