@@ -1,7 +1,15 @@
-// RX benchmark: one veth pair, one generator (trafgen in the namespace, on
-// CPU 0 — trafgen pins its worker to CPU 0 itself — 60-byte frames, 64 on a
-// wire with FCS), and in turn each receiver pinned to CPU 1: tcpdump -w /dev/null, netsniff-ng, dpdk-testpmd rxonly over
+// RX benchmark: one veth pair, one generator in the namespace on CPU 0
+// (60-byte frames, 64 on a wire with FCS), and in turn each receiver pinned
+// to CPU 1: tcpdump -w /dev/null, netsniff-ng, dpdk-testpmd rxonly over
 // net_af_xdp and net_af_packet, ringzero zc: and ringzero standard.
+// Two generators, one table each:
+// - xdp (bench/xdp-gen.ts): page-pool XDP frames handed to the veth as a NIC
+//   driver hands them to its XDP program; GRO is turned on at the receiving
+//   end for every receiver, since only a NAPI instance takes XDP frames there.
+// - trafgen (trafgen pins its worker to CPU 0 itself): socket buffers built on
+//   its TX ring's pages; veth copies each into a page of its own before an
+//   XDP program sees it (skb_pp_cow_data), so AF_XDP receivers pay two copies
+//   on the generator's CPU, AF_PACKET ones one.
 // Reported per receiver: frames generated (peer tx counter), frames delivered
 // to user space, kernel-reported drops, packets per second delivered, and the
 // receiver's CPU time per delivered packet (utime+stime from /proc/PID/stat of
@@ -9,14 +17,15 @@
 // traffic (the steady state, without a JIT's start-up compiling). Orders of
 // magnitude only: veth is kernel-bound.
 //
-//   node dist/bench/rx.js [--seconds 10] [--only name,name]
+//   node dist/bench/rx.js [--seconds 10] [--only name,name] [--generator xdp|trafgen|xdp,trafgen]
 // 10 s of traffic per receiver by default: in a 3 s window the JIT compiling
 // ringzero's packet loop added ~25 ns to its CPU per packet (88 vs ~115 ns).
-// Prints a table, then one JSON line { bench: 'rx', rows }.
+// Prints a table and a goal line per generator, then one JSON line
+// { bench: 'rx', frameBytes, runs: [{ generator, rows }] }.
 //
 // Also the ringzero receiver itself: node dist/bench/rx.js --receiver DEVICE
 // (prints "ready", receives until SIGINT, prints one JSON line).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +157,8 @@ export interface RxRow {
    */
   steadyCpuNsPerPacket: number | null;
   skipped?: string;
+  /** ringzero receivers: their own counters (bursts, naps, polls, busy ns per packet, kernel stats) */
+  detail?: Record<string, unknown>;
 }
 
 /** Seconds of traffic left out of steadyCpuNsPerPacket. */
@@ -159,7 +170,7 @@ interface Receiver {
   argv(pair: VethPair, prefix: string): string[];
   ready: RegExp;
   /** [delivered, kernel drops] from the output after SIGINT */
-  parse(out: string): [number, number | null];
+  parse(out: string): [number, number | null, Record<string, unknown>?];
 }
 
 const num = (re: RegExp, s: string): number | null => {
@@ -200,23 +211,35 @@ const RECEIVERS: Receiver[] = [
       const line = o.split('\n').filter((l) => l.startsWith('{')).pop();
       if (!line) return [0, null];
       const r = JSON.parse(line) as { received: number; kernelDrops: number };
-      return [r.received, r.kernelDrops];
+      return [r.received, r.kernelDrops, r];
     },
   })),
 ];
 
-export async function runRxBench(opts: { seconds?: number; only?: string[] } = {}): Promise<RxRow[]> {
+/** trafgen: socket buffers from a PACKET_TX_RING; xdp: page-pool XDP frames as from a NIC (bench/xdp-gen.ts) */
+export type Generator = 'trafgen' | 'xdp';
+
+function generatorArgv(gen: Generator, pair: VethPair, cfg: string): string[] {
+  const inNs = ['ip', 'netns', 'exec', pair.ns, 'taskset', '-c', GEN_CPU];
+  if (gen === 'xdp') return [...inNs, process.execPath, join(SELF, '..', 'xdp-gen.js'), pair.peer];
+  return [...inNs, 'trafgen', '--dev', pair.peer, '--conf', cfg, '--cpus', '1', '--no-sock-mem', '--notouch-irq'];
+}
+
+export async function runRxBench(opts: { seconds?: number; only?: string[]; generator?: Generator } = {}): Promise<RxRow[]> {
   const seconds = opts.seconds ?? 10;
+  const generator = opts.generator ?? 'trafgen';
   const rows: RxRow[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'rz-bench-rx-'));
   const cfg = trafgenConfig(dir);
   const pair = createVethPair();
+  // XDP frames reach the host end only through its NAPI, which GRO turns on when no XDP program does
+  if (generator === 'xdp') execFileSync('ethtool', ['-K', pair.host, 'gro', 'on']);
   try {
     for (const r of RECEIVERS) {
       if (opts.only && !opts.only.some((o) => r.name.includes(o))) continue;
       const base = { receiver: r.name, generated: 0, delivered: 0, drops: null, mpps: 0, cpuNsPerPacket: null, steadyCpuNsPerPacket: null };
       if (!which(r.bin)) { rows.push({ ...base, skipped: `${r.bin} not installed` }); continue; }
-      if (!which('trafgen')) { rows.push({ ...base, skipped: 'trafgen (netsniff-ng package) not installed' }); continue; }
+      if (generator === 'trafgen' && !which('trafgen')) { rows.push({ ...base, skipped: 'trafgen (netsniff-ng package) not installed' }); continue; }
       let rx: Proc | null = null;
       try {
         rx = await startProc(r.argv(pair, `rzbench${process.pid}`), r.ready);
@@ -225,8 +248,7 @@ export async function runRxBench(opts: { seconds?: number; only?: string[] } = {
         const gen0 = peerCounter(pair, 'tx_packets');
         const cpu0 = groupCpuTicks(pgid);
         const t0 = performance.now();
-        const gen = await startProc(['ip', 'netns', 'exec', pair.ns, 'taskset', '-c', GEN_CPU, 'trafgen', '--dev', pair.peer,
-          '--conf', cfg, '--cpus', '1', '--no-sock-mem', '--notouch-irq'], null);
+        const gen = await startProc(generatorArgv(generator, pair, cfg), null);
         const warm = Math.min(WARM_UP_S, seconds / 2);
         await sleep(warm * 1000);
         const genW = peerCounter(pair, 'tx_packets');
@@ -239,12 +261,13 @@ export async function runRxBench(opts: { seconds?: number; only?: string[] } = {
         const generated = peerCounter(pair, 'tx_packets') - gen0;
         const out = await rx.stop();
         rx = null;
-        const [delivered, drops] = r.parse(out);
+        const [delivered, drops, detail] = r.parse(out);
         const steadyFrames = (peerCounter(pair, 'tx_packets') - genW) * (generated > 0 ? delivered / generated : 0);
         rows.push({
           receiver: r.name, generated, delivered, drops, mpps: delivered / dt / 1e6,
           cpuNsPerPacket: delivered > 0 ? ((cpu1 - cpu0) * (1e9 / CLK_TCK)) / delivered : null,
           steadyCpuNsPerPacket: steadyFrames > 0 ? ((cpu1 - cpuW) * (1e9 / CLK_TCK)) / steadyFrames : null,
+          ...(detail ? { detail } : {}),
         });
       } catch (e) {
         rows.push({ ...base, skipped: `failed: ${(e as Error).message.split('\n').slice(0, 3).join(' | ')}` });
@@ -262,46 +285,79 @@ export async function runRxBench(opts: { seconds?: number; only?: string[] } = {
 // ---- ringzero receiver (child process) -------------------------------------
 
 const NAP = new Int32Array(new SharedArrayBuffer(4));
+/** RX ring and fill depth, as the capture commands use (cli/endpoint.ts CAPTURE_RING_FRAMES); 16384 made the generator slower (a larger UMEM working set) */
+const RING = 8192;
 
 async function receiver(device: string): Promise<void> {
   // deep rings on both kinds: 8192 frames of AF_XDP fill/RX ring; 16 MiB of TPACKET_V3 blocks
-  const cluster = Cluster.create({ id: 0x52b00000 + (process.pid & 0xfffff), buffers: 32768 });
+  const cluster = Cluster.create({ id: 0x52b00000 + (process.pid & 0xfffff), buffers: RING * 4 });
   const pool = cluster.pool();
-  const dev = openDevice(device, { memory: cluster.memory, source: pool, tx: false, ringSize: 8192, blockCount: 16 });
+  const dev = openDevice(device, { memory: cluster.memory, source: pool, tx: false, ringSize: RING, blockCount: 16 });
   let stop = false;
   process.on('SIGINT', () => { stop = true; });
   process.stdout.write('ready\n');
   const burst = new Uint32Array(64);
   // As the capture commands do: after a short burst, nap until about a quarter of the ring (8192
-  // frames either way) has filled at the recent rate, 1 to 8 ms (devices/coalesce.ts).
-  const coalesce = new Coalescer(8192, (ms) => Atomics.wait(NAP, 0, 0, ms));
+  // frames either way) has filled at the recent rate, 0.25 to 8 ms (devices/coalesce.ts).
+  let naps = 0, napMs = 0, polls = 0, busyMs = 0;
+  const coalesce = new Coalescer(RING, (ms) => { naps++; napMs += ms; Atomics.wait(NAP, 0, 0, ms); });
   let received = 0, bursts = 0, empties = 0;
   while (!stop) {
     // receive for ~20 ms at a time, then let the event loop deliver SIGINT
     const until = performance.now() + 20;
     while (performance.now() < until) {
       coalesce.before();
-      const n = coalesce.after(dev.recvBurst(burst, 64), true);
-      if (n === 0) { empties++; coalesce.idle(); dev.wait(5); continue; } // idle: sleep in poll() until traffic comes
+      const tb = performance.now();
+      let n = dev.recvBurst(burst, 64);
+      // found empty twice: sleep in poll() until traffic comes (as the capture commands' recv does)
+      if (n === 0 && coalesce.idle() && (polls++, dev.wait(5))) n = dev.recvBurst(burst, 64);
+      coalesce.after(n, true);
+      if (n === 0) { empties++; continue; }
       bursts++;
       received += n;
       pool.free(burst, n);
+      busyMs += performance.now() - tb;
     }
     await new Promise((r) => setImmediate(r));
   }
   const st = dev.stats();
   dev.close();
   cluster.close();
-  process.stdout.write(JSON.stringify({ received, bursts, empties, kernelDrops: st.kernelDrops, mode: dev.mode, kernel: st.kernel }) + '\n');
+  process.stdout.write(JSON.stringify({ received, bursts, empties, naps, napMs: Math.round(napMs), polls, busyNsPerPacket: busyMs * 1e6 / received, kernelDrops: st.kernelDrops, mode: dev.mode, kernel: st.kernel }) + '\n');
 }
+
+/** The goal of the devices issue, per generator: zc: pps against the fastest peer, and CPU per packet against that peer's. */
+export function goalLine(rows: RxRow[]): string {
+  const zc = rows.find((r) => r.receiver === 'ringzero zc:' && !r.skipped);
+  const peers = rows.filter((r) => !r.receiver.startsWith('ringzero') && !r.skipped && r.delivered > 0);
+  if (!zc || peers.length === 0) return 'goal: not measured (ringzero zc: or every peer missing)';
+  const best = peers.reduce((a, b) => (b.mpps > a.mpps ? b : a));
+  const cpu = zc.cpuNsPerPacket !== null && best.cpuNsPerPacket !== null ? zc.cpuNsPerPacket / best.cpuNsPerPacket : NaN;
+  const met = zc.mpps >= best.mpps && cpu <= 1;
+  return `goal (zc: >= best peer's pps at <= its CPU per packet): ${met ? 'met' : 'not met'}: ` +
+    `${(zc.mpps / best.mpps).toFixed(2)}x the pps of ${best.receiver} at ${cpu.toFixed(2)}x its CPU per packet`;
+}
+
+const GENERATORS: Record<Generator, string> = {
+  xdp: 'xdp (page-pool XDP frames, as a NIC driver hands them over; bench/xdp-gen.ts)',
+  trafgen: 'trafgen (socket buffers from its TX ring; veth copies each once more before XDP sees it)',
+};
 
 async function main(): Promise<void> {
   const arg = (n: string) => { const i = process.argv.indexOf(n); return i > 0 ? process.argv[i + 1] : undefined; };
   if (arg('--receiver')) return receiver(arg('--receiver')!);
-  const rows = await runRxBench({ seconds: Number(arg('--seconds') ?? 10), only: arg('--only')?.split(',') });
-  printTable(`RX, ${FRAME_BYTES}-byte frames on veth (generator trafgen on CPU ${GEN_CPU}, receiver on CPU ${RX_CPU})`, rows,
-    ['receiver', 'generated', 'delivered', 'drops', 'mpps', 'cpuNsPerPacket', 'steadyCpuNsPerPacket', 'skipped']);
-  console.log(JSON.stringify({ bench: 'rx', frameBytes: FRAME_BYTES, rows }));
+  // both generators by default: each table is one run with every receiver on the same traffic
+  const generators = (arg('--generator')?.split(',') ?? ['xdp', 'trafgen']) as Generator[];
+  const runs: Array<{ generator: Generator; rows: RxRow[] }> = [];
+  for (const generator of generators) {
+    if (!(generator in GENERATORS)) throw new Error(`--generator: ${generator}? use xdp, trafgen or both (xdp,trafgen)`);
+    const rows = await runRxBench({ seconds: Number(arg('--seconds') ?? 10), only: arg('--only')?.split(','), generator });
+    printTable(`RX, ${FRAME_BYTES}-byte frames on veth, generator ${GENERATORS[generator]} on CPU ${GEN_CPU}, receiver on CPU ${RX_CPU}`, rows,
+      ['receiver', 'generated', 'delivered', 'drops', 'mpps', 'cpuNsPerPacket', 'steadyCpuNsPerPacket', 'skipped']);
+    console.log(goalLine(rows));
+    runs.push({ generator, rows });
+  }
+  console.log(JSON.stringify({ bench: 'rx', frameBytes: FRAME_BYTES, runs }));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -20,6 +20,8 @@ const NEEDS = {
   bench: {
     iproute2: '/usr/sbin/ip', tcpdump: '/usr/bin/tcpdump', 'netsniff-ng': '/usr/sbin/netsniff-ng',
     tcpreplay: '/usr/bin/tcpreplay', 'dpdk-dev': '/usr/bin/dpdk-testpmd', 'xdp-tools': '/usr/sbin/xdp-bench',
+    // ethtool: GRO on the receiving veth for the RX bench's XDP generator
+    ethtool: '/usr/sbin/ethtool',
     'libpcap0.8': ['/usr/lib/x86_64-linux-gnu/libpcap.so.0.8', '/usr/lib/aarch64-linux-gnu/libpcap.so.0.8'],
   },
 };
