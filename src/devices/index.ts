@@ -24,6 +24,9 @@
 //       ones return to the BufferSource when the kernel is done (AF_PACKET: at once,
 //       the frame was copied into the ring), the rest are freed and counted
 //       (txRingFull, txInvalid). Frame = META_LEN bytes at META_OFF.
+//   txRoom(): number — how many frames sendBurst would queue now (free TX ring
+//       slots, completions reclaimed first; no system call): offer at most that
+//       many and flush()/wait while it is 0, and no frame is dropped as txRingFull.
 //   wait(ms), flush(), stats(), close(), mode: 'zero-copy' | 'copy' | 'standard'.
 //
 // Buffer memory: AF_XDP registers the cluster's buffer area as UMEM (chunk =

@@ -61,8 +61,22 @@ export interface Device {
    * Takes ownership of indices[0..n). Returns how many were queued for
    * transmission; the others were dropped (counted) and given back to the
    * buffer source. Sent buffers go back to the source when the kernel is done.
+   * Best effort: what does not fit the TX ring is dropped (txRingFull); a
+   * sender that must not lose frames offers at most txRoom() of them.
    */
   sendBurst(indices: Uint32Array, n: number): number;
+  /**
+   * How many frames sendBurst would queue right now: the free slots of the
+   * TX ring the next sendBurst uses, after taking back what the kernel is
+   * done with (AF_XDP: the completion rings are reclaimed; AF_PACKET: ring
+   * slots the kernel has sent are reaped). Cheap: no system call and no
+   * allocation, so a sender may ask before every burst, offer only that many
+   * and, while it is 0, kick with flush() and wait instead of having frames
+   * dropped as txRingFull. Room only grows until the caller's next sendBurst
+   * (the kernel frees slots, nothing else takes them). 0 for a device that
+   * cannot send (opened with tx: false, a pcap file).
+   */
+  txRoom(): number;
   /**
    * Blocks the thread until packets may be readable or timeoutMs passes; true
    * when ready. A link that is down is waited out (stats().linkDowns counts

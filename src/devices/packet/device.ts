@@ -19,7 +19,7 @@ import { RxRing, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID } from './rx-ri
 import {
   addPromiscuous, bindTo, ignoreOutgoing, joinFanout, packetSocket, readStats, setTxOptions, type FanoutOptions,
 } from './socket.js';
-import { TP_STATUS_AVAILABLE, TP_STATUS_SEND_REQUEST, TX_DATA_MIN, TxRing } from './tx-ring.js';
+import { TX_DATA_MIN, TxRing } from './tx-ring.js';
 
 const EMPTY32 = new Uint32Array(0);
 const POLLIN = 0x1;
@@ -194,8 +194,10 @@ export class PacketDevice implements Device {
     if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
     const ring = this.tx;
     const back = this.giveBack, meta = this.meta, count = this.bufferCount, bs = this.bufferSize, base = this.bufferOffset;
-    const t32 = ring ? ring.map.u32 : EMPTY32, fs = ring ? ring.frameSize : 0, frames = ring ? ring.frameCount : 0;
-    let queued = 0, bytes = 0, full = false;
+    const t32 = ring ? ring.map.u32 : EMPTY32, fs = ring ? ring.frameSize : 0;
+    if (ring) ring.reap();
+    const room = ring ? ring.room() : 0;
+    let queued = 0, bytes = 0;
     for (let i = 0; i < n; i++) {
       const idx = indices[i];
       if (idx >= count) { this.counters.txInvalid++; continue; } // not a buffer: nothing to give back
@@ -205,16 +207,15 @@ export class PacketDevice implements Device {
       const mm = idx * META_WORDS;
       const len = meta[mm + META_LEN], off = meta[mm + META_OFF];
       if (len === 0 || off + len > bs || len > fs - TX_DATA_MIN - 3) { this.counters.txInvalid++; continue; }
-      const fw = ring!.statusWord(ring!.head);
-      if (full || Atomics.load(t32, fw) !== TP_STATUS_AVAILABLE) { full = true; this.counters.txRingFull++; continue; }
+      if (queued >= room) { this.counters.txRingFull++; continue; }
       const from = base + idx * bs + off;
       const frame = ring!.head * fs;
+      const fw = frame >>> 2;
       const dataOff = TX_DATA_MIN + ((from - TX_DATA_MIN) & 3);
       copyBytes(this.cluster, from, ring!.map, frame + dataOff, len);
       t32[fw + 1] = len; // tp_len
       t32[fw + 3] = dataOff; // tp_mac (low half), tp_net = 0
-      Atomics.store(t32, fw, TP_STATUS_SEND_REQUEST);
-      ring!.head = ring!.head + 1 === frames ? 0 : ring!.head + 1;
+      ring!.publish();
       queued++;
       bytes += len;
     }
@@ -226,11 +227,22 @@ export class PacketDevice implements Device {
     return queued;
   }
 
+  /** Free TX ring slots from the next one on, after reaping those the kernel has sent (no system call). */
+  txRoom(): number {
+    if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
+    const ring = this.tx;
+    if (!ring) return 0;
+    ring.reap();
+    return ring.room();
+  }
+
   flush(): number {
     if (this.closed || !this.tx) return 0;
-    const pending = this.tx.pending();
-    if (pending > 0) this.txKick.kick(this.txFd);
-    return pending;
+    this.tx.reap();
+    if (this.tx.inRing === 0) return 0;
+    this.txKick.kick(this.txFd);
+    this.tx.reap();
+    return this.tx.inRing;
   }
 
 
