@@ -41,7 +41,7 @@ const FLAGS: FlagSpec[] = [
 ];
 
 const SUMMARY = 'Send synthetic UDP frames, or replay a capture file, to a device (zsend, pfsend, tcpreplay). ' +
-  'A full queue makes send wait (as zsend does), never drop; a full TX ring drops the rest of the burst that met it (counted), then send waits. ' +
+  'A full queue or device TX ring makes send wait (as zsend does), never drop: it offers only what fits. ' +
   'Other drops: frames refused as invalid, still queued on a link that went down, or skipped as too long.';
 
 /** Templates of every source's frame are built up front; beyond this they would not be worth their memory. */
