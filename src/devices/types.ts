@@ -15,8 +15,12 @@ export interface DeviceStats {
   received: number;
   /** bytes handed to the caller (captured length) */
   receivedBytes: number;
-  /** packets accepted by sendBurst and queued to the kernel */
+  /**
+   * packets accepted by sendBurst and queued to the kernel, less those the
+   * kernel refused afterwards (txRejected, taken back out when it says so)
+   */
   sent: number;
+  /** bytes of the `sent` packets (the refused ones taken back out too) */
   sentBytes: number;
   /** packets the kernel reports dropped before we saw them (ring full, no fill buffers, ...) */
   kernelDrops: number;
@@ -24,7 +28,20 @@ export interface DeviceStats {
   txRingFull: number;
   /** sendBurst: buffers dropped because their index/offset/length were out of range */
   txInvalid: number;
-  /** TX completions returned to the buffer source (AF_XDP); equals `sent` once drained */
+  /**
+   * frames sendBurst queued that the kernel then refused to send. AF_PACKET:
+   * a frame longer than the MTU + 14 (+ 4 with a VLAN tag) or shorter than
+   * the Ethernet header; the kernel marks it TP_STATUS_WRONG_FORMAT, the
+   * device takes it out of the ring (the frames behind it still go) and out
+   * of sent/sentBytes. AF_XDP: always 0 (sendBurst queues only descriptors
+   * the kernel accepts; its own count is kernel.tx_invalid_descs).
+   */
+  txRejected: number;
+  /**
+   * frames the kernel is done with: AF_XDP, buffers back from the completion
+   * rings to the buffer source; AF_PACKET, TX ring slots sent and free again
+   * (its buffers went back when they were copied). Equals `sent` once drained.
+   */
   txCompleted: number;
   /** recvBurst: times the buffer source had no buffer for the ring (RX stalls, kernel then drops) */
   rxNoBuffer: number;
@@ -108,6 +125,6 @@ export interface DeviceOptions {
 export function emptyStats(): DeviceStats {
   return {
     received: 0, receivedBytes: 0, sent: 0, sentBytes: 0, kernelDrops: 0, txRingFull: 0, txInvalid: 0,
-    txCompleted: 0, rxNoBuffer: 0, rxTruncated: 0, linkDowns: 0, kernel: {},
+    txRejected: 0, txCompleted: 0, rxNoBuffer: 0, rxTruncated: 0, linkDowns: 0, kernel: {},
   };
 }

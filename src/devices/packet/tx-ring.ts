@@ -8,7 +8,7 @@
 // tp_net u16 @14, ... (32 bytes). With PACKET_TX_HAS_OFF the frame's data
 // starts at tp_mac (>= 32), which lets us match the source's alignment.
 import { native } from '../../native/index.js';
-import { mappingOf, type Mapping } from '../../memory/copy.js';
+import { copyBytes, mappingOf, type Mapping } from '../../memory/copy.js';
 import { PACKET_TX_RING, TPACKET_V2, setRing, setVersion } from './socket.js';
 
 export const TP_STATUS_AVAILABLE = 0;
@@ -81,6 +81,39 @@ export class TxRing {
   /** Free slots from head on (call reap() first for an up-to-date answer). */
   room(): number {
     return this.frameCount - this.inRing;
+  }
+
+  /**
+   * The kernel stopped at a frame it refused (TP_STATUS_WRONG_FORMAT, see
+   * setTxOptions): takes it out of the ring and returns its length, or -1
+   * when no frame is marked so. The kernel would stop at that slot on every
+   * later send, so the frames queued behind it move one slot back, in order,
+   * and the next one is where the kernel looks. Safe without a lock: the
+   * kernel reads SEND_REQUEST frames only inside our own sendto(), and
+   * frames it is still sending (before the refused one) are not moved. A
+   * copy of what is queued behind, paid only when a frame is refused.
+   */
+  takeRefused(): number {
+    const u32 = this.map.u32, frames = this.frameCount, fs = this.frameSize, fw = fs >>> 2;
+    const next = (i: number) => (i + 1 === frames ? 0 : i + 1);
+    let at = this.tail, k = 0;
+    while (k < this.inRing && (Atomics.load(u32, at * fw) & TP_STATUS_WRONG_FORMAT) === 0) { at = next(at); k++; }
+    if (k === this.inRing) return -1;
+    const refusedLen = u32[at * fw + 1];
+    let to = at;
+    for (let from = next(at); from !== this.head; from = next(from)) {
+      const f = from * fw, t = to * fw;
+      const len = u32[f + 1], mac = u32[f + 3]; // tp_len; tp_mac (data offset) | tp_net << 16
+      copyBytes(this.map, from * fs + (mac & 0xffff), this.map, to * fs + (mac & 0xffff), len);
+      u32[t + 1] = len;
+      u32[t + 3] = mac;
+      Atomics.store(u32, t, TP_STATUS_SEND_REQUEST);
+      to = from;
+    }
+    Atomics.store(u32, to * fw, TP_STATUS_AVAILABLE);
+    this.head = to;
+    this.inRing--;
+    return refusedLen;
   }
 
   /** Marks the frame at head for sending (its data and header already written) and moves head on. */

@@ -1,8 +1,10 @@
 // The TX half of the standard device: each frame is copied once from its
 // cluster buffer into a PACKET_TX_RING slot (the buffer is free again right
 // away), the kernel is kicked with sendto(), and slots come back to us as the
-// kernel finishes with them (tx-ring.ts). The RX half and the sockets'
-// lifetime are in device.ts.
+// kernel finishes with them (tx-ring.ts). Counters follow what the kernel
+// did: a frame it refuses is taken back out of sent (txRejected), a slot it
+// has sent counts in txCompleted. The RX half and the sockets' lifetime are
+// in device.ts.
 import { copyBytes, type Mapping } from '../../memory/copy.js';
 import { META_LEN, META_OFF, META_WORDS } from '../../zc/meta.js';
 import type { FreeBatch } from '../free-batch.js';
@@ -40,7 +42,7 @@ export class PacketTx {
     const ring = this.ring, d = this.d, c = d.counters;
     const back = d.giveBack, meta = d.meta, count = d.bufferCount, bs = d.bufferSize, base = d.bufferOffset;
     const t32 = ring ? ring.map.u32 : EMPTY32, fs = ring ? ring.frameSize : 0;
-    if (ring) ring.reap();
+    if (ring) c.txCompleted += ring.reap();
     const room = ring ? ring.room() : 0;
     let queued = 0, bytes = 0;
     for (let i = 0; i < n; i++) {
@@ -65,29 +67,53 @@ export class PacketTx {
       bytes += len;
     }
     back.flush();
-    if (queued > 0) this.txKick.kick(this.fd);
     c.sent += queued;
     c.sentBytes += bytes;
-    c.txCompleted += queued;
+    if (queued > 0) this.kick(ring!);
     return queued;
+  }
+
+  /**
+   * sendto() on the ring. The kernel stops at a frame it refuses (longer
+   * than the MTU + 14, + 4 with a VLAN tag; shorter than the Ethernet
+   * header) and fails the send (EMSGSIZE, EINVAL): that frame comes out of
+   * the ring and out of sent/sentBytes into txRejected, and the kick is
+   * repeated for the frames queued behind it. An error with no refused
+   * frame is the kick's own (TxKick: a link gone, ...). A refusal costs an
+   * exception and a copy of the queue behind it, nothing when there is none.
+   */
+  private kick(ring: TxRing): void {
+    const c = this.d.counters;
+    for (;;) {
+      try {
+        this.txKick.kick(this.fd);
+        return;
+      } catch (e) {
+        const len = ring.takeRefused();
+        if (len < 0) throw e;
+        c.txRejected++;
+        c.sent--;
+        c.sentBytes -= len;
+      }
+    }
   }
 
   /** Device.txRoom: free ring slots from the next one on, after reaping those the kernel has sent (no system call). */
   room(): number {
     const ring = this.ring;
     if (!ring) return 0;
-    ring.reap();
+    this.d.counters.txCompleted += ring.reap();
     return ring.room();
   }
 
   /** Device.flush: kicks what waits in the ring; returns how many frames the kernel still has. */
   flush(): number {
-    const ring = this.ring;
+    const ring = this.ring, c = this.d.counters;
     if (!ring) return 0;
-    ring.reap();
+    c.txCompleted += ring.reap();
     if (ring.inRing === 0) return 0;
-    this.txKick.kick(this.fd);
-    ring.reap();
+    this.kick(ring);
+    c.txCompleted += ring.reap();
     return ring.inRing;
   }
 }
