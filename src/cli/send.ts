@@ -41,8 +41,8 @@ const FLAGS: FlagSpec[] = [
 ];
 
 const SUMMARY = 'Send synthetic UDP frames, or replay a capture file, to a device (zsend, pfsend, tcpreplay). ' +
-  'A full queue makes send wait (as zsend does), never drop; a full TX ring drops the rest of the burst that met it (counted), then send waits. ' +
-  'Other drops: frames refused as invalid, still queued on a link that went down, or skipped as too long.';
+  'A full queue or device TX ring makes send wait (as zsend does), never drop: it offers only what fits. ' +
+  'Other drops: frames refused as invalid (by send, or by the kernel after they were queued), still queued on a link that went down, or skipped as too long.';
 
 /** Templates of every source's frame are built up front; beyond this they would not be worth their memory. */
 const MAX_TEMPLATE_BYTES = 256 << 20;
@@ -105,13 +105,21 @@ export async function sendCommand(argv: string[]): Promise<number> {
     const tooLong = () => replay?.tooLong ?? 0;
     const totals = () => {
       const s = dev.stats();
-      return { packets: source.sent, bytes: source.bytes, drops: s.txRingFull + s.txInvalid + tooLong() };
+      // A frame the kernel refused after it was queued (AF_PACKET: longer than the MTU allows, say it was
+      // lowered during the run) is a drop, not a packet: the device took it back out of its sent and
+      // sentBytes (txRejected), so a device's byte count is the exact one. A queue refuses nothing later
+      // and counts no bytes: the sender's own count is exact there.
+      return {
+        packets: source.sent - s.txRejected,
+        bytes: dev.mode === 'queue' ? source.bytes : s.sentBytes,
+        drops: s.txRingFull + s.txInvalid + s.txRejected + tooLong(),
+      };
     };
     if (o.metricsPort) {
       server = await serveMetrics(o.metricsPort, () => [
         { name: 'ringzero_send_packets_total', help: 'packets queued for transmission', value: totals().packets },
         { name: 'ringzero_send_bytes_total', help: 'bytes queued for transmission', value: totals().bytes },
-        { name: 'ringzero_send_drops_total', help: 'packets not sent (TX ring full, invalid, or longer than the device sends)', value: totals().drops },
+        { name: 'ringzero_send_drops_total', help: 'packets not sent (TX ring full, invalid, refused by the kernel, or longer than the device sends)', value: totals().drops },
       ]);
     }
     // A timed replay starts with its spin loop compiled and an empty young generation: no compilation

@@ -7,9 +7,11 @@
 // so that limit is the device's, not the buffer's: a frame is never cut on its
 // way out, and `send` refuses or skips a longer one by name.
 //
-// Back-pressure: room() says how many frames the endpoint takes right now;
-// send waits while it is 0, as zsend waits for a full queue, instead of
-// offering frames that would be refused and counted as drops.
+// Back-pressure: room() says how many frames the endpoint takes right now
+// (a queue's free slots, a device's free TX ring slots: Device.txRoom); send
+// offers no more than that and waits while it is 0, as zsend waits for a
+// full queue, instead of offering frames that would be refused and counted
+// as drops.
 import { XDP_MAX_CHUNK } from '../devices/xdp/device.js';
 import { pow2AtLeast } from './capture-buffers.js';
 import { Cluster } from '../zc/cluster.js';
@@ -60,8 +62,6 @@ const ETH_HLEN = 14;
 const VLAN_HLEN = 4;
 /** Buffer memory of an AF_PACKET sender (frames are copied into the TX ring: few buffers are ever in flight). */
 const PACKET_CLUSTER_BYTES = 16 << 20;
-/** Room reported by a device whose TX ring took the last burst whole (its pool bounds what is in flight). */
-const DEVICE_ROOM = 1 << 30;
 /** How often a queue producer checks that the cluster's owner is still there (ms). */
 const OWNER_CHECK_MS = 20;
 
@@ -90,17 +90,11 @@ export function openTx(spec: string, clusterId?: number): TxEndpoint {
   const pool = cluster.pool(0);
   try {
     const d = openDevice(spec, { memory: cluster.memory, source: pool, rx: false });
-    // A burst the TX ring did not take whole means the ring is full: report no room until a flush.
-    let full = false;
     return {
       name: d.name, mode: d.mode, memory: cluster.memory, pool, maxFrame: lim.maxFrame, maxTaggedFrame: lim.maxTaggedFrame, maxFrameWhy: lim.why,
-      room: () => (full ? 0 : DEVICE_ROOM),
-      sendBurst(i, n) {
-        const k = d.sendBurst(i, n);
-        if (k < n) full = true;
-        return k;
-      },
-      flush() { full = false; return d.flush(); },
+      room: () => d.txRoom(),
+      sendBurst: (i, n) => d.sendBurst(i, n),
+      flush: () => d.flush(),
       stats: () => d.stats(),
       linkState: () => linkState(d.ifname, d.ifindex),
       close() { d.close(); pool.detach(); cluster.close(); },

@@ -23,7 +23,12 @@
 //   sendBurst(indices: Uint32Array, n): number — takes all n buffers: the queued
 //       ones return to the BufferSource when the kernel is done (AF_PACKET: at once,
 //       the frame was copied into the ring), the rest are freed and counted
-//       (txRingFull, txInvalid). Frame = META_LEN bytes at META_OFF.
+//       (txRingFull, txInvalid). Frame = META_LEN bytes at META_OFF. AF_PACKET: a
+//       queued frame the kernel then refuses (too long for the MTU, too short for
+//       the Ethernet header) is counted in txRejected and taken out of sent.
+//   txRoom(): number — how many frames sendBurst would queue now (free TX ring
+//       slots, completions reclaimed first; no system call): offer at most that
+//       many and flush()/wait while it is 0, and no frame is dropped as txRingFull.
 //   wait(ms), flush(), stats(), close(), mode: 'zero-copy' | 'copy' | 'standard'.
 //
 // Buffer memory: AF_XDP registers the cluster's buffer area as UMEM (chunk =

@@ -175,6 +175,9 @@ export class PcapDevice implements Device {
     return 0;
   }
 
+  /** A capture file is read, never written through a device: no room. */
+  txRoom(): number { return 0; }
+
   /** Sleeps until the next held packet is due (timed replay) or up to timeoutMs. */
   wait(timeoutMs: number): boolean {
     if (this.ended) return false;

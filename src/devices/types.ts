@@ -15,8 +15,12 @@ export interface DeviceStats {
   received: number;
   /** bytes handed to the caller (captured length) */
   receivedBytes: number;
-  /** packets accepted by sendBurst and queued to the kernel */
+  /**
+   * packets accepted by sendBurst and queued to the kernel, less those the
+   * kernel refused afterwards (txRejected, taken back out when it says so)
+   */
   sent: number;
+  /** bytes of the `sent` packets (the refused ones taken back out too) */
   sentBytes: number;
   /** packets the kernel reports dropped before we saw them (ring full, no fill buffers, ...) */
   kernelDrops: number;
@@ -24,7 +28,20 @@ export interface DeviceStats {
   txRingFull: number;
   /** sendBurst: buffers dropped because their index/offset/length were out of range */
   txInvalid: number;
-  /** TX completions returned to the buffer source (AF_XDP); equals `sent` once drained */
+  /**
+   * frames sendBurst queued that the kernel then refused to send. AF_PACKET:
+   * a frame longer than the MTU + 14 (+ 4 with a VLAN tag) or shorter than
+   * the Ethernet header; the kernel marks it TP_STATUS_WRONG_FORMAT, the
+   * device takes it out of the ring (the frames behind it still go) and out
+   * of sent/sentBytes. AF_XDP: always 0 (sendBurst queues only descriptors
+   * the kernel accepts; its own count is kernel.tx_invalid_descs).
+   */
+  txRejected: number;
+  /**
+   * frames the kernel is done with: AF_XDP, buffers back from the completion
+   * rings to the buffer source; AF_PACKET, TX ring slots sent and free again
+   * (its buffers went back when they were copied). Equals `sent` once drained.
+   */
   txCompleted: number;
   /** recvBurst: times the buffer source had no buffer for the ring (RX stalls, kernel then drops) */
   rxNoBuffer: number;
@@ -61,8 +78,22 @@ export interface Device {
    * Takes ownership of indices[0..n). Returns how many were queued for
    * transmission; the others were dropped (counted) and given back to the
    * buffer source. Sent buffers go back to the source when the kernel is done.
+   * Best effort: what does not fit the TX ring is dropped (txRingFull); a
+   * sender that must not lose frames offers at most txRoom() of them.
    */
   sendBurst(indices: Uint32Array, n: number): number;
+  /**
+   * How many frames sendBurst would queue right now: the free slots of the
+   * TX ring the next sendBurst uses, after taking back what the kernel is
+   * done with (AF_XDP: the completion rings are reclaimed; AF_PACKET: ring
+   * slots the kernel has sent are reaped). Cheap: no system call and no
+   * allocation, so a sender may ask before every burst, offer only that many
+   * and, while it is 0, kick with flush() and wait instead of having frames
+   * dropped as txRingFull. Room only grows until the caller's next sendBurst
+   * (the kernel frees slots, nothing else takes them). 0 for a device that
+   * cannot send (opened with tx: false, a pcap file).
+   */
+  txRoom(): number;
   /**
    * Blocks the thread until packets may be readable or timeoutMs passes; true
    * when ready. A link that is down is waited out (stats().linkDowns counts
@@ -94,6 +125,6 @@ export interface DeviceOptions {
 export function emptyStats(): DeviceStats {
   return {
     received: 0, receivedBytes: 0, sent: 0, sentBytes: 0, kernelDrops: 0, txRingFull: 0, txInvalid: 0,
-    txCompleted: 0, rxNoBuffer: 0, rxTruncated: 0, linkDowns: 0, kernel: {},
+    txRejected: 0, txCompleted: 0, rxNoBuffer: 0, rxTruncated: 0, linkDowns: 0, kernel: {},
   };
 }

@@ -1,7 +1,8 @@
 // The standard device `IFACE`: AF_PACKET with a TPACKET_V3 RX ring (each frame
 // copied once from the ring into a cluster buffer) and a TPACKET_V2 TX ring on
 // a second socket (each frame copied once from its buffer into the ring; the
-// buffer is free again right away).
+// buffer is free again right away). This file: the sockets' lifetime and RX;
+// tx.ts: TX.
 import { native } from '../../native/index.js';
 import { DeviceClosedError, InvalidArgumentError } from '../../errors.js';
 import { attachToSocket } from '../../filter/socket.js';
@@ -12,16 +13,16 @@ import {
 } from '../../zc/meta.js';
 import { copyBytes, mappingOf, type Mapping } from '../../memory/copy.js';
 import { FreeBatch } from '../free-batch.js';
-import { TxKick, ifindexOf, interfaceGone, linkState, receivedBefore, mtuOf, takeSocketError } from '../iface.js';
+import { ifindexOf, interfaceGone, linkState, receivedBefore, mtuOf, takeSocketError } from '../iface.js';
 import { sleepSync } from '../../sleep.js';
 import { emptyStats, type Device, type DeviceOptions, type DeviceStats } from '../types.js';
 import { RxRing, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID } from './rx-ring.js';
 import {
   addPromiscuous, bindTo, ignoreOutgoing, joinFanout, packetSocket, readStats, setTxOptions, type FanoutOptions,
 } from './socket.js';
-import { TP_STATUS_AVAILABLE, TP_STATUS_SEND_REQUEST, TX_DATA_MIN, TxRing } from './tx-ring.js';
+import { TX_DATA_MIN, TxRing } from './tx-ring.js';
+import { PacketTx } from './tx.js';
 
-const EMPTY32 = new Uint32Array(0);
 const POLLIN = 0x1;
 /** POLLERR | POLLHUP | POLLNVAL */
 const POLL_FAULT = 0x8 | 0x10 | 0x20;
@@ -69,7 +70,6 @@ export class PacketDevice implements Device {
   private readonly source: BufferSource;
   private readonly meta: Uint32Array;
   private readonly bufferSize: number;
-  private readonly bufferCount: number;
   private readonly bufferOffset: number;
   private readonly headroom: number;
   private readonly cluster: Mapping;
@@ -79,23 +79,19 @@ export class PacketDevice implements Device {
   private tx: TxRing | null = null;
   /** alloc bursts for RX */
   private readonly scratch = new Uint32Array(256);
-  private readonly giveBack: FreeBatch;
   private readonly counters: DeviceStats = emptyStats();
   private readonly kernel = { tp_packets: 0, tp_drops: 0, tp_freeze_q_cnt: 0 };
-  private readonly txKick: TxKick;
+  private readonly txPath: PacketTx;
 
   constructor(name: string, ifname: string, o: PacketDeviceOptions) {
     this.name = name;
     this.ifname = ifname;
     this.ifindex = ifindexOf(ifname);
-    this.txKick = new TxKick(name, ifname, this.ifindex, this.counters);
     this.port = o.port ?? 0;
     this.source = o.source;
-    this.giveBack = new FreeBatch(o.source);
     const m = o.memory;
     this.meta = m.meta;
     this.bufferSize = m.bufferSize;
-    this.bufferCount = m.bufferCount;
     this.bufferOffset = m.bufferOffset;
     this.headroom = m.headroom;
     if (m.bufferOffset % 4 !== 0) throw new InvalidArgumentError('the cluster buffer area must be 4-byte aligned');
@@ -129,6 +125,10 @@ export class PacketDevice implements Device {
       this.teardown();
       throw e;
     }
+    this.txPath = new PacketTx(this.txFd, this.tx, {
+      name, ifname, ifindex: this.ifindex, meta: this.meta, bufferSize: this.bufferSize, bufferCount: m.bufferCount,
+      bufferOffset: this.bufferOffset, cluster: this.cluster, giveBack: new FreeBatch(o.source), counters: this.counters,
+    });
   }
 
   recvBurst(out: Uint32Array, max: number): number {
@@ -192,47 +192,18 @@ export class PacketDevice implements Device {
 
   sendBurst(indices: Uint32Array, n: number): number {
     if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
-    const ring = this.tx;
-    const back = this.giveBack, meta = this.meta, count = this.bufferCount, bs = this.bufferSize, base = this.bufferOffset;
-    const t32 = ring ? ring.map.u32 : EMPTY32, fs = ring ? ring.frameSize : 0, frames = ring ? ring.frameCount : 0;
-    let queued = 0, bytes = 0, full = false;
-    for (let i = 0; i < n; i++) {
-      const idx = indices[i];
-      if (idx >= count) { this.counters.txInvalid++; continue; } // not a buffer: nothing to give back
-      // copied into the ring or dropped: either way the buffer is free again after this burst
-      back.add(idx);
-      if (!ring) { this.counters.txRingFull++; continue; } // opened with tx: false
-      const mm = idx * META_WORDS;
-      const len = meta[mm + META_LEN], off = meta[mm + META_OFF];
-      if (len === 0 || off + len > bs || len > fs - TX_DATA_MIN - 3) { this.counters.txInvalid++; continue; }
-      const fw = ring!.statusWord(ring!.head);
-      if (full || Atomics.load(t32, fw) !== TP_STATUS_AVAILABLE) { full = true; this.counters.txRingFull++; continue; }
-      const from = base + idx * bs + off;
-      const frame = ring!.head * fs;
-      const dataOff = TX_DATA_MIN + ((from - TX_DATA_MIN) & 3);
-      copyBytes(this.cluster, from, ring!.map, frame + dataOff, len);
-      t32[fw + 1] = len; // tp_len
-      t32[fw + 3] = dataOff; // tp_mac (low half), tp_net = 0
-      Atomics.store(t32, fw, TP_STATUS_SEND_REQUEST);
-      ring!.head = ring!.head + 1 === frames ? 0 : ring!.head + 1;
-      queued++;
-      bytes += len;
-    }
-    back.flush();
-    if (queued > 0) this.txKick.kick(this.txFd);
-    this.counters.sent += queued;
-    this.counters.sentBytes += bytes;
-    this.counters.txCompleted += queued;
-    return queued;
+    return this.txPath.sendBurst(indices, n);
+  }
+
+  txRoom(): number {
+    if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
+    return this.txPath.room();
   }
 
   flush(): number {
-    if (this.closed || !this.tx) return 0;
-    const pending = this.tx.pending();
-    if (pending > 0) this.txKick.kick(this.txFd);
-    return pending;
+    if (this.closed) return 0;
+    return this.txPath.flush();
   }
-
 
   wait(timeoutMs: number): boolean {
     if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);

@@ -16,7 +16,6 @@ export const PACKET_RX_RING = 5;
 const PACKET_STATISTICS = 6;
 const PACKET_VERSION = 10;
 export const PACKET_TX_RING = 13;
-const PACKET_LOSS = 14;
 const PACKET_FANOUT = 18;
 const PACKET_TX_HAS_OFF = 19;
 const PACKET_QDISC_BYPASS = 20;
@@ -71,10 +70,17 @@ export function ignoreOutgoing(fd: number): void {
   }
 }
 
-/** TX tuning: bypass the qdisc (straight to the driver), skip malformed frames, data offset from tp_mac. */
+/**
+ * TX tuning: bypass the qdisc (straight to the driver), data offset from tp_mac.
+ * PACKET_LOSS stays off on purpose. With it, tpacket_snd skips a frame it
+ * refuses (too long for the MTU, shorter than the link header) by marking it
+ * TP_STATUS_AVAILABLE, exactly as a frame it sent: nobody could tell, and the
+ * frame would be counted as sent. Without it the kernel marks the frame
+ * TP_STATUS_WRONG_FORMAT, fails the send and stops there (tx.ts takes the
+ * frame out, counts it, and the frames behind it go).
+ */
 export function setTxOptions(fd: number, qdiscBypass: boolean): void {
   if (qdiscBypass) native.setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, int(1));
-  native.setsockopt(fd, SOL_PACKET, PACKET_LOSS, int(1));
   native.setsockopt(fd, SOL_PACKET, PACKET_TX_HAS_OFF, int(1));
 }
 

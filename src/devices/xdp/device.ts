@@ -257,6 +257,11 @@ export class XdpDevice implements Device {
     return this.txPath.sendBurst(indices, n);
   }
 
+  txRoom(): number {
+    if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
+    return this.txPath.room();
+  }
+
   flush(): number {
     if (this.closed) return 0;
     return this.txPath.flush();

@@ -78,6 +78,20 @@ export class XdpTx {
     return queued;
   }
 
+  /**
+   * Device.txRoom: free slots of the TX ring of the socket the next sendBurst
+   * uses (the round robin's current one). Completions are reclaimed first: in
+   * copy mode the kernel takes a descriptor off the TX ring only when it can
+   * reserve its completion slot, so a full completion ring is a full TX ring.
+   */
+  room(): number {
+    const socks = this.socks;
+    if (socks.length === 0) return 0;
+    this.reclaim();
+    const tx = socks[this.rr].tx!;
+    return tx.size - ((tx.local - tx.loadConsumer()) >>> 0);
+  }
+
   /** Completion rings -> buffer source. */
   reclaim(): void {
     const d = this.d, c = d.counters;
