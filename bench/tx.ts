@@ -168,12 +168,11 @@ async function sender(device: string): Promise<void> {
   while (!stop) {
     const until = performance.now() + 20;
     while (performance.now() < until) {
-      const k = pool.alloc(burst, 64);
-      if (k === 0) { dev.flush(); Atomics.wait(NAP, 0, 0, 0.05); continue; } // all buffers in flight
-      const n = dev.sendBurst(burst, k);
-      sent += n;
-      // a full ring: wait for the kernel rather than spin on drops
-      if (n < k) Atomics.wait(NAP, 0, 0, 0.05);
+      // offer only what the TX ring takes (as send does): a full ring waits for the kernel, nothing is dropped
+      const room = dev.txRoom();
+      const k = room > 0 ? pool.alloc(burst, room < 64 ? room : 64) : 0;
+      if (k === 0) { dev.flush(); Atomics.wait(NAP, 0, 0, 0.05); continue; } // ring full or all buffers in flight
+      sent += dev.sendBurst(burst, k);
     }
     await new Promise((r) => setImmediate(r));
   }
