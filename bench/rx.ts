@@ -248,7 +248,7 @@ export async function runRxBench(opts: { seconds?: number; only?: string[]; gene
         const gen0 = peerCounter(pair, 'tx_packets');
         const cpu0 = groupCpuTicks(pgid);
         const t0 = performance.now();
-        const gen = await startProc(generatorArgv(generator, pair, cfg), null);
+        const gen = await startProc(generatorArgv(generator, pair, cfg), generator === 'xdp' ? /^running$/m : null);
         const warm = Math.min(WARM_UP_S, seconds / 2);
         await sleep(warm * 1000);
         const genW = peerCounter(pair, 'tx_packets');

@@ -21,6 +21,7 @@
 //
 //   ip netns exec NS taskset -c 0 node dist/bench/xdp-gen.js IFACE
 // Sends 60-byte frames (0x88b5) out of IFACE until SIGINT or SIGTERM.
+import { readFileSync } from 'node:fs';
 import { native } from '../src/native/index.js';
 import { EbpfAssembler } from '../src/devices/xdp/program.js';
 import { loadXdpProgram } from '../src/devices/xdp/bpf.js';
@@ -66,6 +67,24 @@ function main(): void {
   process.on('SIGINT', end);
   process.on('SIGTERM', end);
   const [attr, patches] = testRunAttr(prog, frame, ctx);
+  // One frame first, so a kernel without live frames (< 5.18) or a veth end
+  // that takes no XDP frames fails here, by name, before the bench counts anything.
+  // The kernel drops frames the driver refuses without failing the call, so
+  // the interface's tx_packets counter says whether any left.
+  const [probe, probePatches] = testRunAttr(prog, frame, ctx);
+  new DataView(probe.buffer).setUint32(32, 64, true);
+  const txPackets = () => Number(readFileSync(`/sys/class/net/${ifname}/statistics/tx_packets`, 'utf8'));
+  const before = txPackets();
+  try {
+    native.bpf(BPF_PROG_TEST_RUN, probe, probePatches);
+  } catch (e) {
+    throw new Error(`xdp-gen: BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES on ${ifname} failed (${(e as Error).message}); ` +
+      'it needs Linux 5.18 or later, CAP_BPF + CAP_NET_ADMIN, and an interface whose driver sends XDP frames (ndo_xdp_xmit)');
+  }
+  if (txPackets() === before) {
+    throw new Error(`xdp-gen: ${ifname} sent none of 64 probe frames: on a veth, the other end takes XDP frames only ` +
+      'with GRO on (ethtool -K PEER gro on) or an XDP program attached');
+  }
   process.stdout.write('running\n');
   // Each call sends up to REPEAT frames; a signal cuts it short (EINTR), and
   // the handler runs once control is back in JS.
@@ -84,4 +103,9 @@ function main(): void {
   loop();
 }
 
-main();
+try {
+  main();
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(1);
+}
