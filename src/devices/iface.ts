@@ -80,7 +80,8 @@ export class TxKick {
     private readonly counters: { sent: number; linkDowns: number },
   ) {}
 
-  kick(fd: number): void {
+  /** Returns sendto's result: 0, or a transient -errno (-EBUSY from AF_XDP: see xdp/tx.ts kick). */
+  kick(fd: number): number {
     let r: number;
     try {
       r = native.sendto(fd, null, MSG_DONTWAIT, null);
@@ -94,6 +95,7 @@ export class TxKick {
     const down = r === -ENETDOWN;
     if (down && !this.down) this.counters.linkDowns++;
     this.down = down;
+    return r;
   }
 }
 

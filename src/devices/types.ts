@@ -33,14 +33,19 @@ export interface DeviceStats {
    * a frame longer than the MTU + 14 (+ 4 with a VLAN tag) or shorter than
    * the Ethernet header; the kernel marks it TP_STATUS_WRONG_FORMAT, the
    * device takes it out of the ring (the frames behind it still go) and out
-   * of sent/sentBytes. AF_XDP: always 0 (sendBurst queues only descriptors
-   * the kernel accepts; its own count is kernel.tx_invalid_descs).
+   * of sent/sentBytes. AF_XDP copy mode: a frame the driver dropped once the
+   * kernel had taken it (sendto says EBUSY, one frame each time: a veth peer
+   * whose ring is full with no qdisc to hold the frame, a carrier gone down);
+   * its descriptor completes unsent, so txCompleted counts it too. Invalid
+   * descriptors never get that far: sendBurst queues only ones the kernel
+   * accepts (the kernel's own count is kernel.tx_invalid_descs).
    */
   txRejected: number;
   /**
    * frames the kernel is done with: AF_XDP, buffers back from the completion
    * rings to the buffer source; AF_PACKET, TX ring slots sent and free again
-   * (its buffers went back when they were copied). Equals `sent` once drained.
+   * (its buffers went back when they were copied). Equals `sent` once drained
+   * (AF_XDP: sent + txRejected, a dropped frame completes too).
    */
   txCompleted: number;
   /** recvBurst: times the buffer source had no buffer for the ring (RX stalls, kernel then drops) */

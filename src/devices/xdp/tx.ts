@@ -74,7 +74,7 @@ export class XdpTx {
       c.sentBytes += bytes;
     }
     // copy mode transmits only inside sendto(); zero-copy drivers ask when asleep
-    if (tx.needsWakeup() && (tx.local - tx.loadConsumer()) >>> 0) this.txKick.kick(s.fd);
+    if (tx.needsWakeup() && (tx.local - tx.loadConsumer()) >>> 0) this.kick(s);
     return queued;
   }
 
@@ -120,11 +120,33 @@ export class XdpTx {
     const c = this.d.counters;
     for (const s of this.socks) {
       const tx = s.tx!;
-      if ((tx.local - tx.loadConsumer()) >>> 0 && tx.needsWakeup()) this.txKick.kick(s.fd);
+      if ((tx.local - tx.loadConsumer()) >>> 0 && tx.needsWakeup()) this.kick(s);
     }
     this.reclaim();
-    return c.sent - c.txCompleted;
+    // a frame the driver dropped completes too (see kick)
+    return c.sent + c.txRejected - c.txCompleted;
+  }
+
+  /**
+   * The TX kick. In copy mode the kernel sends inside this sendto(), frame by
+   * frame; when the driver drops one (NET_XMIT_DROP: a veth whose peer's ring
+   * is full and no qdisc to hold it, a carrier that went down), the kernel
+   * completes its descriptor unsent and stops with EBUSY
+   * (net/xdp/xsk.c, __xsk_generic_xmit): one frame per EBUSY. That frame is the
+   * last one the kernel took off the TX ring; its length is still in the
+   * ring, which only we write. It leaves sent for txRejected; the frames
+   * behind it go with the next kick.
+   */
+  private kick(s: XskSocket): void {
+    // zero-copy drivers send outside sendto() (it only wakes them): no such count there
+    if (this.txKick.kick(s.fd) !== -EBUSY || s.zeroCopy) return;
+    const tx = s.tx!, c = this.d.counters;
+    const len = tx.u32[tx.entry((tx.loadConsumer() - 1) >>> 0) + 2];
+    c.txRejected++;
+    c.sent--;
+    c.sentBytes -= len;
   }
 }
 
 const EMPTY32 = new Uint32Array(0);
+const EBUSY = 16;
