@@ -1,7 +1,8 @@
 // AF_XDP copy mode: a frame the driver drops after the kernel took it off the
 // TX ring (veth with a full peer ring and no qdisc to hold the frame: the
 // kernel completes the descriptor unsent and sendto says EBUSY) is counted in
-// txRejected and not in sent, so sent is what left: exactly what the peer got.
+// txRejected and not in sent, so sent is what left: exactly what the peer got;
+// and `send` reports those frames as drops.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,6 +15,7 @@ import { writeFrame } from './helpers/raw-peer.js';
 import { needPushBackTools, peerArrivals, pushBack } from './helpers/push-back.js';
 import { testClusterId } from './helpers/zc-procs.js';
 import { ifaceCounter } from '../src/devices/iface.js';
+import { lastJson, start } from './helpers/cli.js';
 
 const skip = firstOf(needNetns(), needPushBackTools());
 const COUNT = 100_000;
@@ -59,5 +61,21 @@ test('zc: frames the veth driver drops are txRejected, not sent; sent equals wha
       assert.equal(pool.available, BUFFERS, 'every buffer is back in the pool after close');
       cluster.close();
     }
+  }, { queues: 1 });
+});
+
+test('send -i zc: counts the frames the driver dropped as drops: its packets are what the peer received', { skip }, async () => {
+  await withVethPair(async (pair) => {
+    pushBack(pair);
+    execFileSync('tc', ['qdisc', 'del', 'dev', pair.host, 'root'], { stdio: 'ignore' });
+    const before = peerArrivals(pair);
+    const r = await start(['send', '-i', `zc:${pair.host}`, '-n', String(COUNT), '-l', String(FRAME), '-b', '16', '--json']).done;
+    assert.equal(r.code, 0, r.err);
+    const j = lastJson(r.out);
+    const arrived = peerArrivals(pair) - before;
+    const report = JSON.stringify({ ...j, arrived });
+    assert.ok(j.drops > 0, `the driver dropped nothing, the test proves nothing: ${report}`);
+    assert.equal(j.packets + j.drops, COUNT, `each frame is sent or a drop: ${report}`);
+    assert.equal(j.packets, arrived, `send's packets are what the peer received: ${report}`);
   }, { queues: 1 });
 });
