@@ -104,12 +104,13 @@ test('standard device: frames the kernel refuses are counted in txRejected, not 
   });
 });
 
-test('send -f on a standard device reports a frame the kernel refuses as a drop: packets and bytes are what the peer got', { skip }, async () => {
+test('send -f on a standard device reports a frame the kernel refuses as a drop, and skips an 802.1ad frame AF_PACKET would refuse: packets and bytes are what the peer got', { skip }, async () => {
   await withVethPair(async (pair) => {
     const dir = mkdtempSync(join(tmpdir(), 'rz-refused-'));
     try {
-      // send's own length check lets a 1518-byte frame with any VLAN tag through; the kernel wants 802.1Q
-      const cases: Case[] = [...OK, REFUSED[2], ...OK];
+      // send's own length check lets a 10-byte frame through (the kernel refuses it: a drop), and
+      // skips a 1518-byte 802.1ad frame (AF_PACKET grants the 4 extra bytes to 802.1Q only)
+      const cases: Case[] = [...OK, REFUSED[1], REFUSED[2], ...OK];
       const file = join(dir, 'in.pcap');
       const w = PcapWriter.open(file, {});
       cases.forEach((c, i) => { const f = frame(i, c.size, c.tpid); w.writePacket(f, 0, f.length, f.length, 1_700_000_000, i * 1000); });
@@ -121,8 +122,8 @@ test('send -f on a standard device reports a frame the kernel refuses as a drop:
       const sent = cases.filter((c) => c.sent);
       assert.equal(j.packets, sent.length);
       assert.equal(j.bytes, sent.reduce((a, c) => a + c.size, 0));
-      assert.equal(j.drops, 1);
-      assert.equal(j.skipped_too_long, 0);
+      assert.equal(j.drops, 2, 'the refused frame and the skipped one'); // drops include skipped_too_long
+      assert.equal(j.skipped_too_long, 1);
       assert.equal(peerArrivals(pair) - before, sent.length);
     } finally {
       rmSync(dir, { recursive: true, force: true });

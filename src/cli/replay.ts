@@ -63,8 +63,10 @@ export interface ReplayOptions {
   limit: number;
   /** records longer than this are skipped and counted in `tooLong` (default: none are) */
   maxFrame?: number;
-  /** the same for records with a VLAN tag (default maxFrame) */
+  /** the same for records with an 802.1Q tag (default maxFrame) */
   maxTaggedFrame?: number;
+  /** the same for records with an 802.1ad outer tag (default maxTaggedFrame) */
+  maxQinQFrame?: number;
 }
 
 export class Replayer {
@@ -219,7 +221,7 @@ export class Replayer {
 
   /** Frees and counts the records of burst[0..n) longer than the device sends; returns how many are left, in order. */
   private dropTooLong(n: number): number {
-    const max = this.o.maxFrame ?? Infinity, maxTagged = this.o.maxTaggedFrame ?? max;
+    const max = this.o.maxFrame ?? Infinity, maxTagged = this.o.maxTaggedFrame ?? max, maxQinQ = this.o.maxQinQFrame ?? maxTagged;
     const m = this.mem, bytes = m.bytes;
     let kept = 0, skip = 0;
     for (let i = 0; i < n; i++) {
@@ -227,10 +229,10 @@ export class Replayer {
       const len = this.meta[b * META_WORDS + META_LEN];
       let long = len > max;
       if (long && len <= maxTagged) {
-        // 4 bytes more are fine for a frame with a VLAN tag (ethertype 0x8100 or 0x88a8 at byte 12)
+        // 4 bytes more are fine for a frame with a VLAN tag (ethertype 0x8100, or 0x88a8 where the device allows it)
         const at = m.bufferOffset + b * m.bufferSize + this.meta[b * META_WORDS + META_OFF] + 12;
         const type = (bytes[at] << 8) | bytes[at + 1];
-        long = type !== 0x8100 && type !== 0x88a8;
+        long = type === 0x8100 ? false : type === 0x88a8 ? len > maxQinQ : true;
       }
       if (long) this.skipped[skip++] = b;
       else this.burst[kept++] = b;

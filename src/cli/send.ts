@@ -91,7 +91,7 @@ export async function sendCommand(argv: string[]): Promise<number> {
     }
     let synth: SyntheticSender | null = null;
     if (o.replayPath) {
-      replay = new Replayer({ path: o.replayPath, speed: o.speed, loops: o.loops, pps: o.pps, limit: o.limit, maxFrame: dev.maxFrame, maxTaggedFrame: dev.maxTaggedFrame }, dev, dev.pool, dev.memory);
+      replay = new Replayer({ path: o.replayPath, speed: o.speed, loops: o.loops, pps: o.pps, limit: o.limit, maxFrame: dev.maxFrame, maxTaggedFrame: dev.maxTaggedFrame, maxQinQFrame: dev.maxQinQFrame }, dev, dev.pool, dev.memory);
       checkLinkType(o.replayPath, replay.linkType);
     } else {
       checkFrameLength(o.length, dev);

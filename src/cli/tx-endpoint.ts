@@ -31,8 +31,13 @@ export interface TxEndpoint {
   readonly pool: BufferPool;
   /** the longest frame (bytes, without FCS) this endpoint sends whole */
   readonly maxFrame: number;
-  /** the same for a frame with a VLAN tag (802.1Q / 802.1ad ethertype at byte 12) */
+  /** the same for a frame with an 802.1Q tag (ethertype 0x8100 at byte 12) */
   readonly maxTaggedFrame: number;
+  /**
+   * the same for an 802.1ad (0x88a8) outer tag: AF_PACKET grants the 4 extra
+   * bytes to 802.1Q only (packet_extra_vlan_len_allowed), so there it is maxFrame
+   */
+  readonly maxQinQFrame: number;
   /** what sets maxFrame and how to raise it, for messages */
   readonly maxFrameWhy: string;
   /** frames it takes right now without refusing any (0: full, wait and flush) */
@@ -66,7 +71,7 @@ const PACKET_CLUSTER_BYTES = 16 << 20;
 const OWNER_CHECK_MS = 20;
 
 /** Buffer size, count and longest frame of the private cluster for TX device `spec`. */
-export function deviceFrameLimit(spec: string): { bufferSize: number; buffers: number; maxFrame: number; maxTaggedFrame: number; why: string } {
+export function deviceFrameLimit(spec: string): { bufferSize: number; buffers: number; maxFrame: number; maxTaggedFrame: number; maxQinQFrame: number; why: string } {
   const p = parseDeviceName(spec);
   const mtu = mtuOf(p.ifname);
   const wire = mtu + ETH_HLEN;
@@ -75,11 +80,12 @@ export function deviceFrameLimit(spec: string): { bufferSize: number; buffers: n
   const maxFrame = Math.min(wire, bufferSize - ALIGN_SLACK);
   const maxTaggedFrame = Math.min(wire + VLAN_HLEN, bufferSize - ALIGN_SLACK);
   const why = maxFrame === wire
-    ? `the MTU of ${p.ifname} (${mtu}) + 14 for the Ethernet header, 4 more with a VLAN tag; raise the MTU to send longer frames (ip link set ${p.ifname} mtu N)`
+    ? `the MTU of ${p.ifname} (${mtu}) + 14 for the Ethernet header, 4 more with ${p.kind === 'xdp' ? 'a VLAN tag' : 'an 802.1Q tag (not 802.1ad: AF_PACKET)'}; raise the MTU to send longer frames (ip link set ${p.ifname} mtu N)`
     : `an AF_XDP frame must fit one ${XDP_MAX_CHUNK}-byte page; send longer frames on the AF_PACKET device (-i ${p.ifname}, without zc:)`;
   // AF_XDP: buffers stay in flight until the kernel completes them (TX + completion rings: 4096); AF_PACKET copies.
   const buffers = p.kind === 'xdp' ? 8192 : Math.max(512, Math.min(8192, PACKET_CLUSTER_BYTES / bufferSize));
-  return { bufferSize, buffers, maxFrame, maxTaggedFrame, why };
+  const maxQinQFrame = p.kind === 'xdp' ? maxTaggedFrame : maxFrame;
+  return { bufferSize, buffers, maxFrame, maxTaggedFrame, maxQinQFrame, why };
 }
 
 export function openTx(spec: string, clusterId?: number): TxEndpoint {
@@ -91,7 +97,7 @@ export function openTx(spec: string, clusterId?: number): TxEndpoint {
   try {
     const d = openDevice(spec, { memory: cluster.memory, source: pool, rx: false });
     return {
-      name: d.name, mode: d.mode, memory: cluster.memory, pool, maxFrame: lim.maxFrame, maxTaggedFrame: lim.maxTaggedFrame, maxFrameWhy: lim.why,
+      name: d.name, mode: d.mode, memory: cluster.memory, pool, maxFrame: lim.maxFrame, maxTaggedFrame: lim.maxTaggedFrame, maxQinQFrame: lim.maxQinQFrame, maxFrameWhy: lim.why,
       room: () => d.txRoom(),
       sendBurst: (i, n) => d.sendBurst(i, n),
       flush: () => d.flush(),
@@ -136,6 +142,7 @@ function queueTx(id: number, queue: number): TxEndpoint {
     name: `zc:${id}@${queue}`, mode: 'queue', memory: cluster.memory, pool: pl,
     maxFrame: room - ALIGN_SLACK,
     maxTaggedFrame: room - ALIGN_SLACK,
+    maxQinQFrame: room - ALIGN_SLACK,
     maxFrameWhy: `the buffers of cluster ${id} hold ${room} bytes, ${ALIGN_SLACK} of which are kept for the alignment of replayed records`,
     room: () => p.free,
     sendBurst(i, n) {
