@@ -60,8 +60,12 @@ for (const kind of ['zc', 'standard'] as const) {
         gc();
         await new Promise((r) => setTimeout(r, 10));
         gc();
+        // Socket rings are counted exactly above. Other mappings are the runtime's: a zc: device's
+        // first cycles add 5 once (malloc arenas of the threads, JIT space: still +5 after 200 and
+        // 400 cycles), 20 once under a full suite's load. A leak per cycle would add 100.
         const grown = maps().length - maps0;
-        assert.ok(grown < 20, `mappings grew by ${grown} over 100 open/close cycles`);
+        console.log(`mappings: ${maps0} before, ${grown >= 0 ? '+' : ''}${grown} after 100 cycles`);
+        assert.ok(grown < 50, `mappings grew by ${grown} over 100 open/close cycles`);
       } finally {
         cluster.close();
       }
