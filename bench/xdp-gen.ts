@@ -67,10 +67,10 @@ function main(): void {
   process.on('SIGINT', end);
   process.on('SIGTERM', end);
   const [attr, patches] = testRunAttr(prog, frame, ctx);
-  // One frame first, so a kernel without live frames (< 5.18) or a veth end
-  // that takes no XDP frames fails here, by name, before the bench counts anything.
-  // The kernel drops frames the driver refuses without failing the call, so
-  // the interface's tx_packets counter says whether any left.
+  // A probe of 64 frames first, so a kernel without live frames (< 5.18) or
+  // a veth end that takes no XDP frames fails here, by name, before the bench
+  // counts anything. The kernel drops frames the driver refuses without
+  // failing the call, so the interface's tx_packets counter says whether any left.
   const [probe, probePatches] = testRunAttr(prog, frame, ctx);
   new DataView(probe.buffer).setUint32(32, 64, true);
   const txPackets = () => Number(readFileSync(`/sys/class/net/${ifname}/statistics/tx_packets`, 'utf8'));
