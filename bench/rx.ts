@@ -296,7 +296,8 @@ async function receiver(device: string): Promise<void> {
   let stop = false;
   process.on('SIGINT', () => { stop = true; });
   process.stdout.write('ready\n');
-  const burst = new Uint32Array(64);
+  // 256 at a time, as `count` receives (cli/count.ts RECV_BURST; until 2026-12-04 19:45, 64)
+  const burst = new Uint32Array(256);
   // As the capture commands do: after a short burst, nap until about a quarter of the ring (8192
   // frames either way) has filled at the recent rate, 0.25 to 8 ms (devices/coalesce.ts).
   let naps = 0, napMs = 0, polls = 0, busyMs = 0;
@@ -308,9 +309,9 @@ async function receiver(device: string): Promise<void> {
     while (performance.now() < until) {
       coalesce.before();
       const tb = performance.now();
-      let n = dev.recvBurst(burst, 64);
+      let n = dev.recvBurst(burst, burst.length);
       // found empty twice: sleep in poll() until traffic comes (as the capture commands' recv does)
-      if (n === 0 && coalesce.idle() && (polls++, dev.wait(5))) n = dev.recvBurst(burst, 64);
+      if (n === 0 && coalesce.idle() && (polls++, dev.wait(5))) n = dev.recvBurst(burst, burst.length);
       coalesce.after(n, true);
       if (n === 0) { empties++; continue; }
       bursts++;
