@@ -6,11 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lastJson, sleep, start, until } from './helpers/cli.js';
 import { removeRegionsOf, testClusterId } from './helpers/zc-procs.js';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PcapWriter } from '../src/pcap/index.js';
 import { buildFrames } from '../src/cli/frames.js';
+import { cpuShareOver } from './helpers/proc-cpu.js';
 
 async function startOwner(args: string[]) {
   const owner = start(['cluster', ...args]);
@@ -76,12 +77,6 @@ test('send -p into a full queue waits instead of dropping: nothing counted as dr
   }
 });
 
-/** utime+stime of `pid` in ms (clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
-
 test('a replay into a full queue naps while it waits for room instead of burning a CPU', async () => {
   const id = testClusterId();
   const dir = mkdtempSync(join(tmpdir(), 'rz-full-'));
@@ -97,10 +92,7 @@ test('a replay into a full queue naps while it waits for room instead of burning
     const s = send;
     await until(() => s.err().includes('Replaying'), 'send to start');
     await sleep(500); // 4096 queued: the queue is full, 1904 records wait
-    const c0 = cpuMs(s.p.pid!);
-    const t0 = Date.now();
-    await sleep(2000);
-    const used = (cpuMs(s.p.pid!) - c0) / (Date.now() - t0);
+    const used = await cpuShareOver(s.p.pid!, 2000);
     assert.equal(s.p.exitCode, null, 'send still waits for room');
     assert.ok(used < 0.3, `send used ${(used * 100).toFixed(0)}% of a CPU while waiting`);
   } finally {

@@ -4,7 +4,7 @@
 // it sent); and while the ring stays full send waits in naps, not spinning.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastJson, sleep, start, until } from './helpers/cli.js';
@@ -13,6 +13,7 @@ import { firstOf, needNetns } from './helpers/env.js';
 import { needPushBackTools, peerArrivals, pushBack } from './helpers/push-back.js';
 import { PcapWriter } from '../src/pcap/index.js';
 import { buildFrames } from '../src/cli/frames.js';
+import { cpuShareOver } from './helpers/proc-cpu.js';
 
 const skip = firstOf(needNetns(), needPushBackTools());
 /** Dozens of times what a TX ring holds (AF_XDP 2048 slots per socket, AF_PACKET 1024 frames). */
@@ -35,11 +36,6 @@ async function withPair(fn: (pair: VethPair, dir: string) => Promise<void>): Pro
     pair.remove();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 for (const kind of ['zc:', ''] as const) {
@@ -85,10 +81,7 @@ for (const what of ['synthetic frames', 'a replay'] as const) {
         await sleep(200);
         pair.exec('ip', ['link', 'set', pair.peer, 'down']);
         await sleep(300); // 1024 frames fill the ring in 5 ms at 200 kpps: send waits from here on
-        const c0 = cpuMs(s.p.pid!);
-        const t0 = Date.now();
-        await sleep(2000);
-        const used = (cpuMs(s.p.pid!) - c0) / (Date.now() - t0);
+        const used = await cpuShareOver(s.p.pid!, 2000);
         assert.equal(s.p.exitCode, null, 'send still waits for room');
         assert.ok(used < 0.3, `send used ${(used * 100).toFixed(0)}% of a CPU while waiting`);
         pair.exec('ip', ['link', 'set', pair.peer, 'up']);

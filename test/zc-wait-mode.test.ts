@@ -4,18 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Cluster } from '../src/zc/cluster.js';
 import { META_LEN, META_WORDS } from '../src/zc/meta.js';
 import { testClusterId } from './helpers/zc-procs.js';
 import { prng } from './helpers/prng.js';
+import { cpuShareOver } from './helpers/proc-cpu.js';
 
-const TICKS = 100; // USER_HZ on Linux
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Spread { median: number; p90: number; p95: number; points: number[] }
@@ -56,10 +50,7 @@ test('an idle consumer process in wait mode uses < 5% CPU and wakes within 1 ms 
     while (!out.includes('ready') && Date.now() < deadline) await sleep(10);
     assert.ok(out.includes('ready'), 'consumer started');
     await sleep(200);
-    const cpu0 = cpuMs(child.pid!);
-    const t0 = Date.now();
-    await sleep(2000);
-    const idleCpu = (cpuMs(child.pid!) - cpu0) / (Date.now() - t0);
+    const idleCpu = await cpuShareOver(child.pid!, 2000);
     assert.ok(idleCpu < 0.05, `idle consumer used ${(idleCpu * 100).toFixed(1)}% CPU`);
 
     const pool = c.pool(0);
