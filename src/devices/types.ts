@@ -133,3 +133,10 @@ export function emptyStats(): DeviceStats {
     txRejected: 0, txCompleted: 0, rxNoBuffer: 0, rxTruncated: 0, linkDowns: 0, kernel: {},
   };
 }
+
+/** A queued frame of `len` bytes the kernel did not send after all: out of sent/sentBytes, into txRejected. */
+export function rejectSent(c: DeviceStats, len: number): void {
+  c.txRejected++;
+  c.sent--;
+  c.sentBytes -= len;
+}

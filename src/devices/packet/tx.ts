@@ -9,7 +9,7 @@ import { copyBytes, type Mapping } from '../../memory/copy.js';
 import { META_LEN, META_OFF, META_WORDS } from '../../zc/meta.js';
 import type { FreeBatch } from '../free-batch.js';
 import { TxKick } from '../iface.js';
-import type { DeviceStats } from '../types.js';
+import { rejectSent, type DeviceStats } from '../types.js';
 import { TX_DATA_MIN, type TxRing } from './tx-ring.js';
 
 const EMPTY32 = new Uint32Array(0);
@@ -83,7 +83,6 @@ export class PacketTx {
    * exception and a copy of the queue behind it, nothing when there is none.
    */
   private kick(ring: TxRing): void {
-    const c = this.d.counters;
     for (;;) {
       try {
         this.txKick.kick(this.fd);
@@ -91,9 +90,7 @@ export class PacketTx {
       } catch (e) {
         const len = ring.takeRefused();
         if (len < 0) throw e;
-        c.txRejected++;
-        c.sent--;
-        c.sentBytes -= len;
+        rejectSent(this.d.counters, len);
       }
     }
   }

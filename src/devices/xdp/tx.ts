@@ -6,7 +6,7 @@
 import { META_LEN, META_OFF, META_WORDS } from '../../zc/meta.js';
 import type { FreeBatch } from '../free-batch.js';
 import { TxKick } from '../iface.js';
-import type { DeviceStats } from '../types.js';
+import { rejectSent, type DeviceStats } from '../types.js';
 import { highOf, indexOf } from './umem-addr.js';
 import type { XskSocket } from './xsk.js';
 
@@ -140,11 +140,8 @@ export class XdpTx {
   private kick(s: XskSocket): void {
     // zero-copy drivers send outside sendto() (it only wakes them): no such count there
     if (this.txKick.kick(s.fd) !== -EBUSY || s.zeroCopy) return;
-    const tx = s.tx!, c = this.d.counters;
-    const len = tx.u32[tx.entry((tx.loadConsumer() - 1) >>> 0) + 2];
-    c.txRejected++;
-    c.sent--;
-    c.sentBytes -= len;
+    const tx = s.tx!;
+    rejectSent(this.d.counters, tx.u32[tx.entry((tx.loadConsumer() - 1) >>> 0) + 2]);
   }
 }
 
