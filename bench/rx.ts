@@ -117,10 +117,18 @@ export function peerCounter(pair: VethPair, counter: string): number {
   return Number(pair.exec('cat', [`/sys/class/net/${pair.peer}/statistics/${counter}`]));
 }
 
-/** A trafgen packet file: one 60-byte frame with the test ethertype (0x88b5). */
+/** The frame every RX and TX bench sender sends: FRAME_BYTES bytes, test MACs, the test ethertype (0x88b5), zeros. */
+export function benchFrame(): Uint8Array {
+  const f = new Uint8Array(FRAME_BYTES);
+  f.set([0x02, 0x52, 0x5a, 0x00, 0x00, 0x01, 0x02, 0x52, 0x5a, 0x00, 0x00, 0x02, 0x88, 0xb5]);
+  return f;
+}
+
+/** A trafgen packet file holding benchFrame(). */
 export function trafgenConfig(dir: string): string {
   const file = join(dir, 'frame.cfg');
-  writeFileSync(file, '{ 0x02,0x52,0x5a,0x00,0x00,0x01, 0x02,0x52,0x5a,0x00,0x00,0x02, 0x88,0xb5, fill(0x00, 46) }\n');
+  const bytes = [...benchFrame()].map((b) => `0x${b.toString(16).padStart(2, '0')}`);
+  writeFileSync(file, `{ ${bytes.join(',')} }\n`);
   return file;
 }
 

@@ -21,7 +21,7 @@ import { Cluster, META_LEN, META_OFF, META_WORDS } from '../src/zc/index.js';
 import { openDevice } from '../src/devices/index.js';
 import { createVethPair, type VethPair } from '../test/helpers/netns.js';
 import {
-  FRAME_BYTES, GEN_CPU, groupCpuTicks, peerCounter, printTable, sleep, startProc, testpmdArgs, trafgenConfig, which, type Proc,
+  FRAME_BYTES, GEN_CPU, benchFrame, groupCpuTicks, peerCounter, printTable, sleep, startProc, testpmdArgs, trafgenConfig, which, type Proc,
 } from './rx.js';
 
 const CLK_TCK = 100;
@@ -37,15 +37,9 @@ export interface TxRow {
   skipped?: string;
 }
 
-function frame(): Uint8Array {
-  const f = new Uint8Array(FRAME_BYTES);
-  f.set([0x02, 0x52, 0x5a, 0x00, 0x00, 0x01, 0x02, 0x52, 0x5a, 0x00, 0x00, 0x02, 0x88, 0xb5]);
-  return f;
-}
-
 /** A classic pcap file (LINKTYPE_ETHERNET) with `n` copies of the frame, for tcpreplay. */
 function pcapFile(dir: string, n: number): string {
-  const f = frame();
+  const f = benchFrame();
   const buf = Buffer.alloc(24 + n * (16 + f.length));
   buf.writeUInt32LE(0xa1b2c3d4, 0);
   buf.writeUInt16LE(2, 4);
@@ -154,7 +148,7 @@ async function sender(device: string): Promise<void> {
   const m = cluster.memory;
   const dev = openDevice(device, { memory: m, source: pool, rx: false, ringSize: 4096, txFrames: 4096 });
   // every buffer holds the frame once: sending is then only moving indices
-  const f = frame();
+  const f = benchFrame();
   for (let i = 0; i < m.bufferCount; i++) {
     m.bytes.set(f, m.bufferOffset + i * m.bufferSize + m.headroom);
     m.meta[i * META_WORDS + META_LEN] = f.length;

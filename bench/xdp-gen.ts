@@ -20,25 +20,19 @@
 // a socket buffer around them, as a NIC driver does.
 //
 //   ip netns exec NS taskset -c 0 node dist/bench/xdp-gen.js IFACE
-// Sends 60-byte frames (0x88b5) out of IFACE until SIGINT or SIGTERM.
+// Sends bench/rx.ts benchFrame() out of IFACE until SIGINT or SIGTERM.
 import { readFileSync } from 'node:fs';
 import { native } from '../src/native/index.js';
 import { EbpfAssembler } from '../src/devices/xdp/program.js';
 import { loadXdpProgram } from '../src/devices/xdp/bpf.js';
 import { ifindexOf } from '../src/devices/iface.js';
+import { benchFrame } from './rx.js';
 
 const BPF_PROG_TEST_RUN = 10;
 const BPF_F_TEST_XDP_LIVE_FRAMES = 1 << 1;
 const XDP_TX = 3;
 /** frames per syscall: the kernel checks for signals between its batches of 64 */
 const REPEAT = 1 << 20;
-
-/** A 60-byte frame: the one every RX bench generator sends (bench/rx.ts trafgenConfig). */
-export function benchFrame(): Uint8Array {
-  const f = new Uint8Array(60);
-  f.set([0x02, 0x52, 0x5a, 0x00, 0x00, 0x01, 0x02, 0x52, 0x5a, 0x00, 0x00, 0x02, 0x88, 0xb5]);
-  return f;
-}
 
 function testRunAttr(progFd: number, frame: Uint8Array, ctx: Uint8Array): [Uint8Array, Array<[number, Uint8Array]>] {
   const attr = new Uint8Array(128);
