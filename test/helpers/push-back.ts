@@ -1,6 +1,6 @@
 // A veth peer that pushes back on the sender as a busy NIC does, so a TX ring
 // really fills up: the tests of Device.txRoom and of `send` waiting for room.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { needTool } from './env.js';
 import type { VethPair } from './netns.js';
 
@@ -35,4 +35,26 @@ export function pushBack(pair: VethPair): void {
  */
 export function peerArrivals(pair: VethPair): number {
   return Number(pair.exec('cat', [`/sys/class/net/${pair.peer}/statistics/rx_packets`]).trim());
+}
+
+/**
+ * Makes the peer (after pushBack) drain nothing while it lasts: its NAPI
+ * kernel threads (comm `napi/PEER-ID`, cut to 15 characters) go to `cpu` at
+ * SCHED_IDLE, and a busy process of ours holds that CPU. veth's 256-slot
+ * ring then stays full, and every further frame is the driver's to drop, for
+ * certain: on a CPU of its own the thread can drain as fast as a sender on
+ * the other fills, and a test that needs drops saw none. Returns the undo
+ * (the busy process is killed by its PID; the threads go with the pair).
+ */
+export function starvePeer(pair: VethPair, cpu: number): () => void {
+  const prefix = `napi/${pair.peer}`.slice(0, 15);
+  const pids = execFileSync('ps', ['-eo', 'pid=,comm='], { encoding: 'utf8' }).split('\n')
+    .map((l) => l.trim().split(/\s+/)).filter(([, comm]) => comm?.startsWith(prefix)).map(([pid]) => pid);
+  if (pids.length === 0) throw new Error(`no NAPI thread for ${pair.peer}: call pushBack() first`);
+  const hog = spawn('taskset', ['-c', String(cpu), process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' });
+  for (const pid of pids) {
+    execFileSync('taskset', ['-pc', String(cpu), pid], { stdio: 'ignore' });
+    execFileSync('chrt', ['-i', '-p', '0', pid], { stdio: 'ignore' });
+  }
+  return () => { hog.kill('SIGKILL'); };
 }
