@@ -149,7 +149,8 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
   let dev: Device | null = null;
   let jsFilter: FilterFunction | null = null;
   let place: Input['filterPlace'] = 'none';
-  let capacity = CAPTURE_RING_FRAMES; // what the device holds while the receive loop naps (see Coalescer)
+  // what the device holds while the receive loop naps (see Coalescer); a file waits for us, but naps no longer than a ring would
+  let capacity = CAPTURE_RING_FRAMES;
   let linktype = 1;
   try {
     pool = cluster.pool(0);
@@ -167,8 +168,7 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
         ...deviceFilterOptions(spec, f),
       });
       if (f) place = spec.startsWith('zc:') ? 'xdp' : 'socket';
-      // AF_PACKET: the ring in full-size (2 KiB) frames; AF_XDP: the RX ring and fill depth (8192 here)
-      if (!spec.startsWith('zc:')) capacity = Math.floor(kib / 2);
+      capacity = dev.rxCapacity;
     }
   } catch (e) {
     pool?.detach();

@@ -47,6 +47,7 @@ export class PcapDevice implements Device {
   readonly mode = 'standard' as const;
   readonly queues: readonly number[] = [];
   readonly port: number;
+  readonly rxCapacity = Infinity;
   readonly path: string;
   private readonly reader: PcapReader;
   private readonly o: PcapDeviceOptions;

@@ -74,6 +74,13 @@ export interface Device {
   /** the META_PORT value written on every received buffer */
   readonly port: number;
   /**
+   * About how many frames the receive side holds while nobody receives, before
+   * the kernel drops: how long a receive loop may sleep at a given rate. AF_XDP:
+   * the fill depth of a socket; AF_PACKET: the ring in 2 KiB frames (more small
+   * ones fit, fewer large ones); a file: Infinity (it waits for us). 0 without RX.
+   */
+  readonly rxCapacity: number;
+  /**
    * Fills out[0..k) with indices of cluster buffers holding received packets
    * (metadata written: META_LEN, META_OFF, META_SEC, META_NSEC, META_PORT,
    * META_WIRELEN, META_HASH=0). The caller owns them. Never blocks. k <= max.

@@ -119,7 +119,7 @@ export function runBalancer(env: LoopEnv, ep: Endpoints, picker: Picker, setErro
       idler.idle();
       continue;
     }
-    idler.busyAgain();
+    idler.busyAgain(n);
     current.input = input;
     let nd = 0;
     let dFn = 0;

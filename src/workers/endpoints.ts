@@ -20,6 +20,8 @@ import { normalizeInput, normalizeOutput, type InputSpec, type OutputSpec } from
 
 export interface Input {
   readonly name: string;
+  /** about how many packets it holds while the worker sleeps (Device.rxCapacity, queue slots); Infinity: it waits */
+  readonly capacity: number;
   recvBurst(out: Uint32Array, max: number): number;
   /** n buffers of the last burst were handed to an output */
   forwarded(n: number): void;
@@ -80,7 +82,7 @@ const NO_DEVICE_COUNTS = Object.freeze({ kernelDrops: 0, truncated: 0 });
 
 class QueueInput implements Input {
   readonly exhausted = false;
-  constructor(readonly name: string, private readonly c: QueueConsumer) {}
+  constructor(readonly name: string, private readonly c: QueueConsumer, readonly capacity: number) {}
   deviceCounts(): { kernelDrops: number; truncated: number } { return NO_DEVICE_COUNTS; }
   recvBurst(out: Uint32Array, max: number): number { return this.c.recvBurst(out, max); }
   forwarded(n: number): void { this.c.held -= n; }
@@ -102,6 +104,7 @@ class PoolInput implements Input {
     this.coldFrames = dev !== null && dev.mode !== 'standard';
   }
   get exhausted(): boolean { return this.left === 0; }
+  get capacity(): number { return this.dev ? this.dev.rxCapacity : Infinity; }
   deviceCounts(): { kernelDrops: number; truncated: number } {
     if (!this.dev) return NO_DEVICE_COUNTS;
     const st = this.dev.stats();
@@ -199,7 +202,7 @@ export async function openEndpoints(cluster: Cluster, o: OpenOptions): Promise<E
     const devices = ins.some((s) => s.kind === 'device') || outs.some((s) => s.kind === 'device') ? await import('../devices/index.js') : null;
     for (const s of ins) {
       let input: Input;
-      if (s.kind === 'queue') input = new QueueInput(`queue ${s.queue}`, cluster.consumer(s.queue));
+      if (s.kind === 'queue') input = new QueueInput(`queue ${s.queue}`, cluster.consumer(s.queue), l.queueSlots);
       else if (s.kind === 'device') {
         const dev = devices!.openDevice(s.name, { ...(s.options ?? {}), memory: cluster.memory, source: ep.pool!, port: s.port ?? 0, tx: false });
         input = new PoolInput(s.name, ep.pool!, dev, -1, -1, cluster.memory);

@@ -133,7 +133,7 @@ export function runFanout(env: LoopEnv, ep: Endpoints, cluster: Cluster, bits: n
       idler.idle();
       continue;
     }
-    idler.busyAgain();
+    idler.busyAgain(n);
     const received = n;
     let src = burst;
     if (copy) {

@@ -3,9 +3,12 @@
 import { C } from './counters.js';
 import type { Endpoints } from './endpoints.js';
 import type { FilterBoxReader } from './filter-box.js';
+import { MIN_NAP_MS, napFor } from '../devices/coalesce.js';
 
-/** After this many empty polls in a row a non-busy worker starts sleeping ~1 ms per poll. */
+/** After this many empty polls in a row a non-busy worker starts sleeping between polls. */
 const SPIN_POLLS = 64;
+/** The longest sleep between polls: the most latency idling adds to a packet. */
+const MAX_SLEEP_MS = 1;
 
 export interface LoopEnv {
   counters: Float64Array;
@@ -33,11 +36,38 @@ export function refreshKernelDrops(env: LoopEnv, ep: Endpoints): void {
   env.counters[C.INPUT_TRUNCATED] = t;
 }
 
+/**
+ * The next sleep of an idle worker, in ms: a quarter of `capacity` at
+ * `perMs` packets per ms, within [MIN_NAP_MS, MAX_SLEEP_MS], and at most twice
+ * `lastMs` (the rate was measured over that sleep, not longer).
+ */
+export function workerSleepMs(perMs: number, capacity: number, lastMs: number): number {
+  const target = Math.min(MAX_SLEEP_MS, napFor(perMs, capacity));
+  return target > 2 * lastMs ? Math.max(MIN_NAP_MS, 2 * lastMs) : target;
+}
+
+/**
+ * What a worker does between empty polls: housekeeping every 16th, and after
+ * SPIN_POLLS in a row (a non-busy worker) a sleep. The sleep lasts as long as
+ * the smallest input takes to fill to a quarter at the rate seen since the
+ * previous sleep, between MIN_NAP_MS and MAX_SLEEP_MS (devices/coalesce.ts
+ * napFor): up to 2 Mpps into an 8192-frame ring that is the 1 ms it always
+ * was; at 9 Mpps a fixed 1 ms (often 1.2-2 ms on a VM) overflowed that ring at
+ * every sleep. After an idle spell (two sleeps in a row found nothing) the
+ * rate is unknown: the first sleep is the floor, and each one at most doubles.
+ */
 export class Idler {
   private run = 0;
   private bursts = 0;
   private lastStats = 0;
-  constructor(private readonly env: LoopEnv, private readonly ep: Endpoints, private readonly extra?: () => void) {}
+  /** packets since the last sleep, and when it ended */
+  private count = 0;
+  private since = performance.now();
+  private lastSleepMs = MIN_NAP_MS / 2;
+  private readonly capacity: number;
+  constructor(private readonly env: LoopEnv, private readonly ep: Endpoints, private readonly extra?: () => void) {
+    this.capacity = Math.min(...ep.inputs.map((i) => i.capacity));
+  }
 
   private maybeKernelStats(): void {
     const now = Date.now();
@@ -59,13 +89,25 @@ export class Idler {
       this.extra?.();
       this.ep.pool?.drain();
     }
-    if (!this.env.busy && run > SPIN_POLLS) Atomics.wait(this.env.stop, 0, 0, 1);
+    if (!this.env.busy && run > SPIN_POLLS) Atomics.wait(this.env.stop, 0, 0, this.sleepMs());
   }
 
-  /** Call after a non-empty poll. */
-  busyAgain(): void {
+  /** Call after a poll that returned n > 0 packets. */
+  busyAgain(n: number): void {
+    if (this.run > SPIN_POLLS + 1) this.lastSleepMs = MIN_NAP_MS / 2; // after an idle spell
     this.run = 0;
+    this.count += n;
     if ((++this.bursts & 1023) === 0) this.maybeKernelStats();
+  }
+
+  private sleepMs(): number {
+    const now = performance.now();
+    const dt = now - this.since;
+    const ms = workerSleepMs(dt > 0 ? this.count / dt : 0, this.capacity, this.lastSleepMs);
+    this.count = 0;
+    this.since = now; // what arrives during the sleep counts towards the next rate
+    this.lastSleepMs = ms;
+    return ms;
   }
 }
 

@@ -65,6 +65,7 @@ export class PacketDevice implements Device {
   readonly mode = 'standard' as const;
   readonly queues: readonly number[] = [];
   readonly port: number;
+  readonly rxCapacity: number;
   closed = false;
 
   private readonly source: BufferSource;
@@ -99,6 +100,7 @@ export class PacketDevice implements Device {
     const blockSize = o.blockSize ?? 1 << 20;
     const blockCount = o.blockCount ?? 8;
     const txFrames = o.txFrames ?? 1024;
+    this.rxCapacity = (o.rx ?? true) ? Math.floor((blockSize * blockCount) / 2048) : 0;
     if (blockSize & (blockSize - 1) || blockSize < 4096) throw new InvalidArgumentError(`blockSize must be a power of two >= 4096, got ${blockSize}`);
     if (txFrames & (txFrames - 1) || txFrames < 16) throw new InvalidArgumentError(`txFrames must be a power of two >= 16, got ${txFrames}`);
     try {

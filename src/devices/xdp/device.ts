@@ -62,6 +62,7 @@ export class XdpDevice implements Device {
   readonly mode: DeviceMode;
   readonly queues: readonly number[];
   readonly port: number;
+  get rxCapacity(): number { return this.fillDepth; }
   /** how the program is attached: 'native' (driver) or 'generic' (skb) */
   readonly xdpAttach: XdpAttachMode;
   closed = false;
