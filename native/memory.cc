@@ -1,7 +1,8 @@
 // Shared memory: mappings exposed as SharedArrayBuffer, futex, CPU pinning, close.
-// (Region files are created and opened with node:fs; only mmap needs the addon.)
+// (Region files are created and opened with node:fs; mmap and fallocate need the addon.)
 #include "common.h"
 
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -43,6 +44,20 @@ static void Mmap(const FunctionCallbackInfo<Value>& args) {
   std::unique_ptr<v8::BackingStore> bs =
       SharedArrayBuffer::NewBackingStore(p, (size_t)length, Unmapper, nullptr);
   args.GetReturnValue().Set(SharedArrayBuffer::New(isolate, std::move(bs)));
+}
+
+// fallocate(fd, offset, length): fallocate(2) with mode 0, which allocates the
+// blocks (tmpfs pages, hugetlbfs huge pages) and extends the file. Not glibc's
+// posix_fallocate: where fallocate(2) is unsupported that one falls back to
+// writing a byte per block, which hugetlbfs refuses; the caller decides instead.
+static void Fallocate(const FunctionCallbackInfo<Value>& args) {
+  int64_t fd;
+  double offset, length;
+  if (!ArgInt(args, 0, &fd) || !ArgNumber(args, 1, &offset) || !ArgNumber(args, 2, &length)) return;
+  if (offset < 0 || length <= 0) return ThrowType(args.GetIsolate(), "fallocate needs offset >= 0 and length > 0");
+  int r;
+  do r = fallocate((int)fd, 0, (off_t)offset, (off_t)length); while (r < 0 && errno == EINTR);
+  if (r < 0) ThrowErrno(args.GetIsolate(), errno, "fallocate");
 }
 
 // unmap(sab): releases the file or socket mapping now, without waiting for GC.
@@ -133,6 +148,7 @@ static void Gettid(const FunctionCallbackInfo<Value>& args) {
 void InitMemory(Local<Context> ctx, Local<Object> exports) {
   SetMethod(ctx, exports, "close", Close);
   SetMethod(ctx, exports, "mmap", Mmap);
+  SetMethod(ctx, exports, "fallocate", Fallocate);
   SetMethod(ctx, exports, "unmap", Unmap);
   SetMethod(ctx, exports, "mprotect", Mprotect);
   SetMethod(ctx, exports, "futexWait", FutexWait);

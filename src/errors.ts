@@ -61,6 +61,24 @@ export class SystemError extends RingzeroError {
   }
 }
 
+/**
+ * The file system that is to hold a cluster region has too little room for
+ * it: a full tmpfs (/dev/shm) or too few free huge pages on hugetlbfs. Caught
+ * when the region is created (its memory is reserved then, memory/reserve.ts),
+ * not as a SIGBUS on first touch. `mount` is the mount point, `neededBytes`
+ * and `freeBytes` what the region needed and what was free.
+ */
+export class NoSpaceError extends SystemError {
+  readonly mount: string;
+  readonly neededBytes: number;
+  readonly freeBytes: number;
+  constructor(message: string, o: { mount: string; neededBytes: number; freeBytes: number }, errno: string, syscall: string, cause?: unknown) {
+    super('ERR_RINGZERO_NO_SPACE', message, errno, syscall, cause);
+    this.mount = o.mount;
+    this.neededBytes = o.neededBytes;
+    this.freeBytes = o.freeBytes;
+  }
+}
 /** The errno name of an addon error ('' when it is not one). */
 export function errnoOf(e: unknown): string {
   return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string'

@@ -6,10 +6,11 @@
 // Safety: created with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600 set with fchmod
 // (so the umask cannot widen or narrow it); opened with O_NOFOLLOW and checked
 // to be a regular file owned by us (or root) that others cannot write.
-import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, readdirSync, unlinkSync, lstatSync } from 'node:fs';
+import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, openSync, readFileSync, readSync, readdirSync, unlinkSync, lstatSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { native } from '../native/index.js';
-import { HugepagesUnavailableError, RegionUnsafeError, SystemError, errnoOf, ClusterNotFoundError } from '../errors.js';
+import { HugepagesUnavailableError, NoSpaceError, RegionUnsafeError, SystemError, errnoOf, ClusterNotFoundError } from '../errors.js';
+import { availableHugepages, reserveSpace } from './reserve.js';
 
 export type HugepagePolicy = 'auto' | 'require' | 'never';
 
@@ -37,16 +38,6 @@ export function hugetlbfsMounts(): string[] {
   }
 }
 
-/** Free 2 MiB hugepages in the system pool. */
-export function freeHugepages(): number {
-  try {
-    const m = /HugePages_Free:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
 /** The folders a region may live in, hugetlbfs mounts first. */
 export function regionDirs(): string[] {
   return [...hugetlbfsMounts(), SHM_DIR];
@@ -65,25 +56,34 @@ export interface CreateOptions {
   group?: number;
 }
 
-/** Creates a new region; fails if one with the same name exists (O_EXCL). */
+/**
+ * Creates a new region; fails if one with the same name exists (O_EXCL). Its
+ * memory is reserved before it is mapped (reserve.ts): no room is an
+ * ERR_RINGZERO_NO_SPACE here, never a SIGBUS later.
+ */
 export function createRegion(opts: CreateOptions): Region {
-  let dir = SHM_DIR;
-  let hugetlb = false;
-  let size = roundUp(opts.size, 4096);
   if (opts.hugepages !== 'never') {
     const mounts = hugetlbfsMounts();
     const need = Math.ceil(opts.size / HUGE_PAGE);
-    if (mounts.length > 0 && freeHugepages() >= need) {
-      dir = mounts[0];
-      hugetlb = true;
-      size = need * HUGE_PAGE;
+    const available = availableHugepages();
+    if (mounts.length > 0 && available >= need) {
+      try {
+        return createIn(mounts[0], opts, need * HUGE_PAGE, true);
+      } catch (e) {
+        // Taken by another process since we counted them: 'auto' goes on as if there had been none.
+        if (!(e instanceof NoSpaceError) || opts.hugepages === 'require') throw e;
+      }
     } else if (opts.hugepages === 'require') {
       throw new HugepagesUnavailableError(
-        `hugepages required but ${mounts.length === 0 ? 'no hugetlbfs is mounted' : `only ${freeHugepages()} free 2 MiB pages (need ${need})`}: ` +
+        `hugepages required but ${mounts.length === 0 ? 'no hugetlbfs is mounted' : `only ${available} 2 MiB pages are free and not reserved (need ${need})`}: ` +
           `as root run 'echo ${need + 64} > /proc/sys/vm/nr_hugepages' and 'mkdir -p /dev/hugepages && mount -t hugetlbfs none /dev/hugepages', or use hugepages: 'auto'`,
       );
     }
   }
+  return createIn(SHM_DIR, opts, roundUp(opts.size, 4096), false);
+}
+
+function createIn(dir: string, opts: CreateOptions, size: number, hugetlb: boolean): Region {
   const path = join(dir, opts.name);
   let fd: number;
   try {
@@ -96,7 +96,7 @@ export function createRegion(opts: CreateOptions): Region {
     const mode = opts.group === undefined ? 0o600 : 0o660;
     if (opts.group !== undefined) fchownSync(fd, process.geteuid!(), opts.group);
     fchmodSync(fd, mode);
-    ftruncateSync(fd, size);
+    reserveSpace(fd, size, path, hugetlb);
     const sab = mapFd(fd, size, path, hugetlb);
     return { name: opts.name, path, size, hugetlb, sab };
   } catch (e) {
@@ -109,8 +109,10 @@ export function createRegion(opts: CreateOptions): Region {
 
 function mapFd(fd: number, size: number, path: string, hugetlb: boolean): SharedArrayBuffer {
   try {
-    // MAP_POPULATE: fault every page in now, so a hugetlb shortage fails here
-    // with ENOMEM rather than with SIGBUS on first touch.
+    // MAP_POPULATE: fault every page in now, not on the data path. It reports
+    // no shortage (a sparse tmpfs file would SIGBUS later): the creator has
+    // reserved the memory first (reserve.ts); a hugetlb mapping whose pages
+    // cannot be reserved fails here with ENOMEM.
     return native.mmap(fd, size, 0, true, true);
   } catch (e) {
     const fix = hugetlb

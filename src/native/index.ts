@@ -9,6 +9,8 @@ export interface NativeAddon {
   close(fd: number): void;
   mmap(fd: number, length: number, offset: number, writable: boolean, populate: boolean): SharedArrayBuffer;
   unmap(sab: SharedArrayBuffer): void;
+  /** fallocate(2), mode 0: allocates [offset, offset + length) of the file (and extends it); throws ENOSPC, EOPNOTSUPP, ... */
+  fallocate(fd: number, offset: number, length: number): void;
   /** page-aligned part of an mmap() buffer: read-only (writable false) or read-write */
   mprotect(sab: SharedArrayBuffer, byteOffset: number, length: number, writable: boolean): void;
   /** 0 woken, 1 timed out, 2 value differed, 3 interrupted */
