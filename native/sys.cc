@@ -5,6 +5,7 @@
 
 #include <net/if.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -212,12 +213,25 @@ static void Setrlimit(const FunctionCallbackInfo<Value>& args) {
   if (setrlimit((int)res, &rl) < 0) ThrowErrno(args.GetIsolate(), errno, "setrlimit");
 }
 
-// ifNameToIndex(name) -> index, 0 when no such interface.
+// ifNameToIndex(name) -> index; throws the errno when there is none: ENODEV
+// for no such interface, EMFILE/ENFILE from socket() when no descriptor is
+// left. glibc's if_nametoindex does the same calls but returns 0 for all of
+// them, with an errno left by its fallbacks (ENOENT), so it is done here.
 static void IfNameToIndex(const FunctionCallbackInfo<Value>& args) {
   Isolate* isolate = args.GetIsolate();
   if (args.Length() < 1 || !args[0]->IsString()) return ThrowType(isolate, "name must be a string");
   String::Utf8Value name(isolate, args[0]);
-  args.GetReturnValue().Set(Integer::NewFromUnsigned(isolate, if_nametoindex(*name)));
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (name.length() <= 0 || (size_t)name.length() >= sizeof ifr.ifr_name) return ThrowErrno(isolate, ENODEV, "if_nametoindex");
+  memcpy(ifr.ifr_name, *name, (size_t)name.length());
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ThrowErrno(isolate, errno, "socket");
+  int r = ioctl(fd, SIOCGIFINDEX, &ifr);
+  int err = errno;
+  close(fd);
+  if (r < 0) return ThrowErrno(isolate, err, "ioctl(SIOCGIFINDEX)");
+  args.GetReturnValue().Set(Integer::NewFromUnsigned(isolate, (unsigned)ifr.ifr_ifindex));
 }
 
 void InitSys(Local<Context> ctx, Local<Object> exports) {

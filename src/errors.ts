@@ -79,6 +79,19 @@ export class NoSpaceError extends SystemError {
     this.freeBytes = o.freeBytes;
   }
 }
+/**
+ * No file descriptor could be had: this process reached RLIMIT_NOFILE
+ * (EMFILE; `limit` is its soft limit, -1 unlimited) or the system its
+ * fs.file-max (ENFILE). `syscall` is the call that needed one.
+ */
+export class FdLimitError extends SystemError {
+  readonly limit: number;
+  constructor(message: string, errno: string, syscall: string, limit: number, cause?: unknown) {
+    super('ERR_RINGZERO_FD_LIMIT', message, errno, syscall, cause);
+    this.limit = limit;
+  }
+}
+
 /** The errno name of an addon error ('' when it is not one). */
 export function errnoOf(e: unknown): string {
   return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string'

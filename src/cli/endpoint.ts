@@ -6,6 +6,7 @@ import type { BufferPool } from '../zc/pool.js';
 import type { QueueConsumer } from '../zc/consumer.js';
 import { openDevice, PacketDevice, XdpDevice, type Device } from '../devices/index.js';
 import { PcapDevice } from '../devices/pcap.js';
+import { ifindexOrZero } from '../devices/iface.js';
 import { intFlag, UsageError, type Parsed } from './args.js';
 import { compileFor, deviceFilterOptions } from './filter-option.js';
 import type { CompiledFilter } from '../filter/index.js';
@@ -13,7 +14,6 @@ import type { FilterFunction } from '../filter/js.js';
 import { Coalescer } from '../devices/coalesce.js';
 import { captureBuffers } from './capture-buffers.js';
 import { sleepSync } from '../sleep.js';
-import { native } from '../native/index.js';
 
 export interface Input {
   readonly cluster: Cluster;
@@ -134,7 +134,7 @@ export function bufferKiBFlag(a: Parsed): number | undefined {
  */
 export function checkQueueSpec(spec: string): void {
   const m = /^zc:(\d+)$/.exec(spec);
-  if (m && native.ifNameToIndex(m[1]) === 0) {
+  if (m && ifindexOrZero(m[1]) === 0) {
     throw new UsageError(`${spec}: a queue of cluster ${m[1]} needs @QUEUE, e.g. -i ${spec}@0 (and there is no network interface named '${m[1]}')`);
   }
 }

@@ -6,6 +6,7 @@ import {
   DeviceBusyError, InterfaceGoneError, InterfaceNotFoundError, PermissionDeniedError, QueueOutOfRangeError, errnoOf,
 } from '../errors.js';
 import { thousands } from '../number-format.js';
+import { rethrowFdLimit } from '../fd-limit.js';
 
 export function listInterfaces(): string[] {
   try {
@@ -15,9 +16,30 @@ export function listInterfaces(): string[] {
   }
 }
 
+/** if_nametoindex: the index, 0 when there is no such interface; other failures throw (glibc asks through a socket: EMFILE). */
+function nameToIndex(ifname: string): number {
+  try {
+    return native.ifNameToIndex(ifname);
+  } catch (e) {
+    if (errnoOf(e) === 'ENODEV') return 0;
+    throw e;
+  }
+}
+
+/** ifindex of `ifname`, 0 when there is no such interface; FdLimitError when no descriptor was left to ask with. */
+export function ifindexOrZero(ifname: string): number {
+  if (ifname.length === 0 || ifname.length >= 16 || /[/\s:@]/.test(ifname)) return 0;
+  try {
+    return nameToIndex(ifname);
+  } catch (e) {
+    rethrowFdLimit(e, `looking up network interface '${ifname}' (the lookup needs a socket)`);
+    throw e;
+  }
+}
+
 /** ifindex of `ifname`, or InterfaceNotFoundError listing the interfaces that exist. */
 export function ifindexOf(ifname: string): number {
-  const index = ifname.length > 0 && ifname.length < 16 && !/[/\s:@]/.test(ifname) ? native.ifNameToIndex(ifname) : 0;
+  const index = ifindexOrZero(ifname);
   if (index === 0) {
     const have = listInterfaces();
     throw new InterfaceNotFoundError(
@@ -44,7 +66,13 @@ function readSys(ifname: string, file: string): string | null {
  * 'down' when it is administratively down (IFF_UP clear), else 'up'.
  */
 export function linkState(ifname: string, ifindex: number): 'up' | 'down' | 'gone' {
-  if (native.ifNameToIndex(ifname) !== ifindex) return 'gone';
+  let now: number;
+  try {
+    now = nameToIndex(ifname);
+  } catch {
+    return 'up'; // could not ask (no descriptor left): no sign that it changed; the callers ask again later
+  }
+  if (now !== ifindex) return 'gone';
   const flags = Number.parseInt(readSys(ifname, 'flags') ?? '0x1', 16);
   return flags & 1 ? 'up' : 'down';
 }
@@ -163,6 +191,8 @@ export function hasCap(bit: number): boolean {
  * EPERM/EACCES, naming the capability `what` needs; other errors pass through.
  */
 export function rethrowPermission(e: unknown, capability: string, what: string): never {
+  // The calls that need a capability (socket, bpf) are those that make descriptors: EMFILE is said as such too.
+  rethrowFdLimit(e, what);
   const code = errnoOf(e);
   if (code === 'EPERM' || code === 'EACCES') {
     throw new PermissionDeniedError(

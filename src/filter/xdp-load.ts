@@ -3,6 +3,7 @@
 // linux/bpf.h; offsets are noted per field.
 import { BpfRejectedError, SystemError, errnoOf } from '../errors.js';
 import { native } from '../native/index.js';
+import { fdLimitError } from '../fd-limit.js';
 import { endianness } from 'node:os';
 
 /** bpf_attr fields are in host byte order. */
@@ -21,6 +22,8 @@ const LICENSE = new TextEncoder().encode('GPL\0');
 const PROG_LOAD_ATTR_SIZE = 128;
 
 function sysError(e: unknown, what: string, fix: string): SystemError {
+  const limit = fdLimitError(e, what);
+  if (limit) return limit;
   const errno = errnoOf(e) || 'EUNKNOWN';
   return new SystemError('ERR_RINGZERO_BPF_SYSCALL', `${what} failed: ${(e as Error).message} — ${fix}`, errno, 'bpf', e);
 }

@@ -10,6 +10,7 @@ import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, openSync,
 import { basename, join } from 'node:path';
 import { native } from '../native/index.js';
 import { HugepagesUnavailableError, NoSpaceError, RegionUnsafeError, SystemError, errnoOf, ClusterNotFoundError } from '../errors.js';
+import { rethrowFdLimit } from '../fd-limit.js';
 import { availableHugepages, reserveSpace } from './reserve.js';
 
 export type HugepagePolicy = 'auto' | 'require' | 'never';
@@ -90,6 +91,7 @@ function createIn(dir: string, opts: CreateOptions, size: number, hugetlb: boole
     fd = openSync(path, C.O_RDWR | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
   } catch (e) {
     if (errnoOf(e) === 'EEXIST') throw e; // the caller decides (live owner, stale region)
+    rethrowFdLimit(e, `creating the region file ${path}`);
     throw wrapSys(e, `open(${path})`, `check that ${dir} is writable`);
   }
   try {
@@ -154,6 +156,7 @@ export function openRegionFile(path: string, headerBytes: number, validate: (hea
     if (code === 'ENOENT') return null;
     if (code === 'ELOOP') throw new RegionUnsafeError(`${path} is a symbolic link: refusing to follow it (someone planted it); remove it`, { cause: e });
     if (code === 'EACCES') throw new RegionUnsafeError(`${path}: permission denied; run as the cluster owner's user or create the cluster with a group`, { cause: e });
+    rethrowFdLimit(e, `opening the region file ${path}`);
     throw wrapSys(e, `open(${path})`, 'check the region folder');
   }
   try {

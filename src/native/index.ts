@@ -35,6 +35,7 @@ export interface NativeAddon {
   getrlimit(resource: number): [number, number];
   /** -1 = unlimited */
   setrlimit(resource: number, soft: number, hard: number): void;
+  /** if_nametoindex (socket + SIOCGIFINDEX); throws ENODEV when there is no such interface, EMFILE/ENFILE when no socket could be had to ask with */
   ifNameToIndex(name: string): number;
   // libpcap (native/libpcap.cc), loaded with dlopen on first use; these throw
   // code ERR_RINGZERO_LIBPCAP_MISSING when it is not installed.

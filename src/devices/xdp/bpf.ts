@@ -98,7 +98,7 @@ export function loadXdpProgram(insns: Uint8Array): number {
     return native.bpf(BPF_PROG_LOAD, attr, patches);
   } catch (first) {
     const code = errnoOf(first);
-    if (code === 'EPERM') rethrowPermission(first, BPF_CAPS, 'loading the XDP program (bpf BPF_PROG_LOAD)');
+    if (code === 'EPERM' || code === 'EMFILE' || code === 'ENFILE') rethrowPermission(first, BPF_CAPS, 'loading the XDP program (bpf BPF_PROG_LOAD)');
     // Load again with a log buffer only now: the verifier's explanation.
     const log = new Uint8Array(1 << 16);
     const [attr2, patches2] = progLoadAttr(insns, log);
