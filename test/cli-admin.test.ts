@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, utimesSync, writeFileSync } from 'node:fs';
 import { Cluster, regionName } from '../src/zc/cluster.js';
 import { removeRegion, SHM_DIR } from '../src/memory/region.js';
 import { testClusterId } from './helpers/zc-procs.js';
 import { BIN, start, until } from './helpers/cli.js';
-import { needRoot } from './helpers/env.js';
+import { needRoot, privateShm } from './helpers/env.js';
 
 const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
 const clusterUrl = new URL('../src/zc/cluster.js', import.meta.url).href;
@@ -92,15 +92,11 @@ test('stats -w ends with exit 1 and the reason when the owner is SIGKILLed, and 
   }
 });
 
-// Cleanup tests run on a folder of their own (RINGZERO_SHM_DIR): cleanup
-// removes every dead owner's region, and /dev/shm holds other people's.
-function privateShm(): { dir: string; env: NodeJS.ProcessEnv; remove(): void } {
-  const dir = mkdtempSync('/dev/shm/rz-test-cleanup-');
-  return { dir, env: { ...process.env, RINGZERO_SHM_DIR: dir }, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
+// Cleanup tests run on a folder of their own (privateShm): cleanup removes
+// every dead owner's region, and /dev/shm holds other people's.
 
 test('cleanup removes a dead owner\'s region and keeps a live one', async () => {
-  const shm = privateShm();
+  const shm = privateShm('cleanup');
   const [dead, live] = [testClusterId(), testClusterId()];
   spawnSync(process.execPath, ['--input-type=module', '-e', `${CREATE(dead)} process.kill(process.pid, 'SIGKILL');`], { env: shm.env });
   const owner = spawn(process.execPath, ['--input-type=module', '-e', `${CREATE(live)} console.log('up'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'], env: shm.env });
@@ -119,7 +115,7 @@ test('cleanup removes a dead owner\'s region and keeps a live one', async () => 
 });
 
 test('cleanup removes an all-zero region (owner died before the header) that no process has open, keeps one that is open, and the hints agree', async () => {
-  const shm = privateShm();
+  const shm = privateShm('cleanup');
   const [empty, held] = [testClusterId(), testClusterId()];
   const emptyPath = `${shm.dir}/${regionName(empty)}`;
   const heldPath = `${shm.dir}/${regionName(held)}`;
@@ -146,7 +142,7 @@ test('cleanup removes an all-zero region (owner died before the header) that no 
 });
 
 test('cleanup -f as another user skips and reports a region it may not remove and removes the rest (exit 1)', { skip: needRoot() ?? false }, () => {
-  const shm = privateShm();
+  const shm = privateShm('cleanup');
   try {
     chmodSync(shm.dir, 0o1777); // like /dev/shm: sticky, so only a file's owner may remove it
     const [theirs, mine] = [testClusterId(), testClusterId()];

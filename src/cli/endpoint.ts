@@ -1,6 +1,5 @@
 // What `-i` names: a device (zc:IFACE[@Q], IFACE, pcap:FILE) on a private cluster, or a
 // queue of another process's cluster (zc:CLUSTER@QUEUE, numeric cluster id).
-import { selfPidNs } from '../memory/proc.js';
 import { Cluster } from '../zc/cluster.js';
 import type { BufferPool } from '../zc/pool.js';
 import type { QueueConsumer } from '../zc/consumer.js';
@@ -14,6 +13,7 @@ import type { FilterFunction } from '../filter/js.js';
 import { Coalescer } from '../devices/coalesce.js';
 import { captureBuffers } from './capture-buffers.js';
 import { sleepSync } from '../sleep.js';
+import { createRunCluster } from './private-cluster.js';
 
 export interface Input {
   readonly cluster: Cluster;
@@ -59,19 +59,7 @@ export function parseQueueSpec(spec: string): { cluster: number; queue: number }
   return m ? { cluster: Number(m[1]), queue: Number(m[2]) } : null;
 }
 
-/**
- * A cluster id for a command's private cluster (unlikely to collide with user
- * ids). Pids repeat across PID namespaces (every container has a pid 1), so
- * the namespace is mixed in: two containers' `count` get different ids.
- */
-export function privateClusterId(): number {
-  return privateClusterIdOf(process.pid);
-}
-
-/** The private cluster id of process `pid` of our PID namespace (tests find a command's region by it). */
-export function privateClusterIdOf(pid: number): number {
-  return 0x40000000 + (((pid ^ Math.imul(selfPidNs(), 0x9e3779b1)) >>> 0) & 0x3fffffff);
-}
+export { privateClusterId, privateClusterIdOf } from './private-cluster.js';
 
 export interface InputOptions {
   clusterId?: number;
@@ -144,7 +132,7 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
   if (q) return queueInput(q.cluster, q.queue, o.filter);
   checkQueueSpec(spec);
   const sizing = captureBuffers(spec, o.snaplen);
-  const cluster = Cluster.create({ id: o.clusterId ?? privateClusterId(), buffers: o.buffers ?? sizing.buffers, bufferSize: sizing.bufferSize, hugepages: 'auto' });
+  const cluster = createRunCluster(o.clusterId, { buffers: o.buffers ?? sizing.buffers, bufferSize: sizing.bufferSize, hugepages: 'auto' });
   let pool: BufferPool | null = null;
   let dev: Device | null = null;
   let jsFilter: FilterFunction | null = null;

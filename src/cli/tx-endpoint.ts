@@ -21,7 +21,8 @@ import { openDevice, parseDeviceName, type DeviceStats } from '../devices/index.
 import { emptyStats } from '../devices/types.js';
 import { linkState, mtuOf } from '../devices/iface.js';
 import type { BufferMemory } from '../zc/meta.js';
-import { parseQueueSpec, privateClusterId } from './endpoint.js';
+import { parseQueueSpec } from './endpoint.js';
+import { createRunCluster } from './private-cluster.js';
 import { UsageError } from './args.js';
 
 export interface TxEndpoint {
@@ -92,7 +93,7 @@ export function openTx(spec: string, clusterId?: number): TxEndpoint {
   const q = parseQueueSpec(spec);
   if (q) return queueTx(q.cluster, q.queue);
   const lim = deviceFrameLimit(spec);
-  const cluster = Cluster.create({ id: clusterId ?? privateClusterId(), bufferSize: lim.bufferSize, buffers: lim.buffers, hugepages: 'auto' });
+  const cluster = createRunCluster(clusterId, { bufferSize: lim.bufferSize, buffers: lim.buffers, hugepages: 'auto' });
   const pool = cluster.pool(0);
   try {
     const d = openDevice(spec, { memory: cluster.memory, source: pool, rx: false });

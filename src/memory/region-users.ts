@@ -17,20 +17,34 @@ export const ABANDONED_AFTER_MS = 60_000;
 
 /** True when some process we can see has `path` open or mapped. */
 export function inUseByAnyProcess(path: string): boolean {
+  return pathsInUse([path]).size > 0;
+}
+
+/** Those of `paths` that some process we can see has open or mapped (one pass over /proc for all of them). */
+export function pathsInUse(paths: readonly string[]): Set<string> {
+  const wanted = new Set(paths);
+  const found = new Set<string>();
   let pids: string[];
-  try { pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n)); } catch { return false; }
+  try { pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n)); } catch { return found; }
   for (const pid of pids) {
+    if (found.size === wanted.size) break;
     try {
       // " (deleted)" follows a removed file's name; a live file's name ends the line.
-      for (const line of readFileSync(`/proc/${pid}/maps`, 'latin1').split('\n')) if (line.endsWith(' ' + path)) return true;
+      for (const line of readFileSync(`/proc/${pid}/maps`, 'latin1').split('\n')) {
+        const at = line.indexOf(' /');
+        if (at >= 0 && wanted.has(line.slice(at + 1))) found.add(line.slice(at + 1));
+      }
     } catch { /* gone, or not ours to read */ }
     let fds: string[] = [];
     try { fds = readdirSync(`/proc/${pid}/fd`); } catch { continue; }
     for (const fd of fds) {
-      try { if (readlinkSync(`/proc/${pid}/fd/${fd}`) === path) return true; } catch { /* closed meanwhile */ }
+      try {
+        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        if (wanted.has(target)) found.add(target);
+      } catch { /* closed meanwhile */ }
     }
   }
-  return false;
+  return found;
 }
 
 /** Do we see every process on the machine in /proc (and may read their maps)? */

@@ -20,6 +20,7 @@ import { ftruncateSync, readFileSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { native } from '../native/index.js';
 import { NoSpaceError, errnoOf } from '../errors.js';
+import { mib } from '../number-format.js';
 
 const HUGE_PAGE = 2 * 1024 * 1024;
 
@@ -85,8 +86,6 @@ export function reserveSpace(fd: number, size: number, path: string, hugetlb: bo
   if (free < size) throw noSpace(path, size, hugetlb, 'statfs');
   ftruncateSync(fd, size);
 }
-
-const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 
 function noSpace(path: string, size: number, hugetlb: boolean, syscall: string, cause?: unknown): NoSpaceError {
   const dir = dirname(path);

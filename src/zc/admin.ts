@@ -18,6 +18,8 @@ export interface RegionStatus {
   blank: boolean;
   /** the owner runs in another PID namespace: judged by its heartbeat */
   foreignPidNs: boolean;
+  /** a command's private cluster (ClusterOptions.private) */
+  private: boolean;
 }
 
 export function listClusters(): RegionStatus[] {
@@ -25,9 +27,9 @@ export function listClusters(): RegionStatus[] {
   for (const path of listRegions('ringzero-cluster-')) {
     try {
       const s = inspectRegion(path);
-      out.push({ path, id: s.id, ownerPid: s.ownerPid, ownerAlive: s.ownerAlive, valid: s.magicOk, blank: s.blank, foreignPidNs: s.foreignPidNs });
+      out.push({ path, id: s.id, ownerPid: s.ownerPid, ownerAlive: s.ownerAlive, valid: s.magicOk, blank: s.blank, foreignPidNs: s.foreignPidNs, private: s.private });
     } catch {
-      out.push({ path, id: -1, ownerPid: 0, ownerAlive: false, valid: false, blank: false, foreignPidNs: false });
+      out.push({ path, id: -1, ownerPid: 0, ownerAlive: false, valid: false, blank: false, foreignPidNs: false, private: false });
     }
   }
   return out;

@@ -31,6 +31,12 @@ export interface ClusterOptions {
   livenessIntervalMs?: number;
   /** called when a stale region of a dead owner is removed (default: process.emitWarning) */
   onWarning?: (message: string) => void;
+  /**
+   * a command's own cluster, not one users attach to by id: marked in the
+   * header, so that once this process is dead a later command may remove the
+   * region (the CLI's private clusters, cli/private-cluster.ts)
+   */
+  private?: boolean;
   /** round the region file up to a power of two bytes, so it can back a QEMU ivshmem device (a PCI BAR's size is one; src/vm/) */
   powerOfTwoSize?: boolean;
 }

@@ -10,7 +10,7 @@ import { listRegions, openRegion, openRegionFile, removeRegion, type OpenedRegio
 import { findBarRegion, isPciResource, openBarRegion } from '../vm/guest.js';
 import { ClusterClosedError, ClusterExistsError, ClusterNotFoundError, RegionMismatchError } from '../errors.js';
 import { beatNow } from './attach.js';
-import { CH, P, Q, QUEUE_CTRL_WORDS, readLayout, TAG_POOL, writeShape, type ClusterLayout } from './layout.js';
+import { CH, CLUSTER_FLAG, P, Q, QUEUE_CTRL_WORDS, readLayout, TAG_POOL, writeShape, type ClusterLayout } from './layout.js';
 import { META_OFF, META_TAG, META_WORDS } from './meta.js';
 
 export const regionName = (id: number) => `ringzero-cluster-${id}`;
@@ -134,6 +134,8 @@ export interface RegionState {
   blank: boolean;
   foreignPidNs: boolean;
   id: number;
+  /** a command's private cluster (CLUSTER_FLAG.PRIVATE) */
+  private: boolean;
 }
 
 /** State of an existing region, from its header (only the header is read). */
@@ -146,7 +148,10 @@ export function inspectRegion(path: string): RegionState {
   const magicOk = u32[H.MAGIC] === REGION_MAGIC;
   const blank = b.every((x) => x === 0);
   const o = magicOk ? ownerLiveness(u32, f64) : { alive: false, foreignPidNs: false };
-  return { ownerPid: u32[H.OWNER_PID], ownerAlive: o.alive, magicOk, blank, foreignPidNs: o.foreignPidNs, id: u32[CH.ID] };
+  return {
+    ownerPid: u32[H.OWNER_PID], ownerAlive: o.alive, magicOk, blank, foreignPidNs: o.foreignPidNs, id: u32[CH.ID],
+    private: magicOk && (u32[CH.FLAGS] & CLUSTER_FLAG.PRIVATE) !== 0,
+  };
 }
 
 export function removeIfStale(id: number, warn: (m: string) => void): void {

@@ -8,7 +8,7 @@ import { createRegion, removeRegion, unmapRegion, type Region } from '../memory/
 import { native } from '../native/index.js';
 import { ClusterClosedError, InvalidArgumentError, errnoOf } from '../errors.js';
 import { AttachTable, beatNow } from './attach.js';
-import { computeLayout, P, pow2AtLeast, Q, readLayout, ROLE, type ClusterLayout } from './layout.js';
+import { CH, CLUSTER_FLAG, computeLayout, P, pow2AtLeast, Q, readLayout, ROLE, type ClusterLayout } from './layout.js';
 import { META_OFF, META_WORDS, type BufferMemory } from './meta.js';
 import type { BufferPool } from './pool.js';
 import { readCounters, type QueueCounters, type QueueProducer } from './queue.js';
@@ -97,6 +97,7 @@ export class Cluster {
       region = createRegion({ name, size, hugepages: opts.hugepages ?? 'auto', group: opts.group });
     }
     initRegion(region.sab, layout);
+    if (opts.private) new Uint32Array(region.sab)[CH.FLAGS] = CLUSTER_FLAG.PRIVATE;
     const c = new Cluster(region.sab, region.path, region.hugetlb, true, region, false, opts.stallTimeoutMs ?? 0);
     c.ownerSlot = c.attach.claim(ROLE.OWNER, 0);
     Atomics.store(c.u32, H.STATE, REGION_STATE.READY); // attachers may now trust the header

@@ -24,11 +24,20 @@ export const CH = {
   ATTACH_SLOTS: H.LAYOUT + 8,
   /** guests (no host pid) are declared dead after this many ms without a heartbeat */
   GUEST_TIMEOUT_MS: H.LAYOUT + 9,
+  /** CLUSTER_FLAG bits (0 in regions written before the word had a use) */
+  FLAGS: H.LAYOUT + 10,
   /** u32 words 64.. : pool sizes, one word per pool */
   POOL_SIZES: 64,
   /** u32 words 320.. : the pool each queue returns its buffers to */
   QUEUE_POOLS: 320,
 } as const;
+/**
+ * PRIVATE: the cluster of one command run, under an id derived from its pid
+ * (cli/private-cluster.ts), not one a user named: once its owner is dead,
+ * the next command that creates a private cluster may remove its region.
+ */
+export const CLUSTER_FLAG = { PRIVATE: 1 } as const;
+
 /** Cluster-specific f64 fields (float64 indices; words 32..63). */
 export const CHF = {
   ATTACH_OFFSET: 16,

@@ -16,9 +16,9 @@ export interface Started {
 }
 
 /** `ringzero ...args` in the background; `wrapper` runs it (e.g. ['unshare', '--pid', '--fork']). */
-export function start(args: string[], wrapper: string[] = []): Started {
+export function start(args: string[], wrapper: string[] = [], env?: NodeJS.ProcessEnv): Started {
   const argv = [...wrapper, process.execPath, BIN, ...args];
-  const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
   p.stdout!.on('data', (d) => { out += d; });
