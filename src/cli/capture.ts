@@ -61,7 +61,13 @@ export async function startExtras(input: Input, o: CaptureExtras): Promise<() =>
       const { native } = await import('../native/index.js');
       native.pinThread(o.core);
     }
-    if (o.filter?.file) undo.push(reloadOnSigusr1(o.filter.file, input.linktype, (f) => input.setFilter(f), o.log));
+    if (o.filter?.file) {
+      undo.push(reloadOnSigusr1(o.filter.file, input.linktype, (f) => {
+        const was = input.filterWhere;
+        input.setFilter(f);
+        return input.filterWhere === was ? undefined : `now ${input.filterWhere}`;
+      }, o.log));
+    }
     if (o.metricsPort !== undefined) {
       const server: Server = await serveTotals(o.metricsPort, o.command, o.what, o.totals);
       undo.push(() => { server.close(); });

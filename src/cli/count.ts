@@ -68,7 +68,7 @@ export async function countCommand(argv: string[]): Promise<number> {
   try {
     const undo = await startExtras(input, { core, filter, metricsPort, command: 'count', what: 'received', totals, log: (m) => console.error(`count: ${m}`) });
     try {
-      if (!a.quiet) console.error(`Capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''}${input.notice ? `\n  (${input.notice})` : ''}`);
+      if (!a.quiet) console.error(`Capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterWhere})` : ''}${input.notice ? `\n  (${input.notice})` : ''}`);
       const down = linkDownNotice(input);
       if (down) console.error(`count: ${down}`);
       const info = new PacketInfo();

@@ -100,7 +100,7 @@ export async function dumpCommand(argv: string[]): Promise<number> {
     const totals = () => ({ packets: captured, bytes: ctx.wireBytes, drops: input.drops() });
     const undo = await startExtras(input, { core, filter, metricsPort, command: 'dump', what: 'written', totals, log });
     try {
-      if (!a.quiet) log(`capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''} to ${what}${input.notice ? `\n  (${input.notice})` : ''}`);
+      if (!a.quiet) log(`capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterWhere})` : ''} to ${what}${input.notice ? `\n  (${input.notice})` : ''}`);
       const down = linkDownNotice(input);
       if (down) log(down);
       result = await runLoop({
