@@ -313,7 +313,9 @@ export class XdpDevice implements Device {
 
   /**
    * Replaces the XDP filter (eBPF subprogram bytes, as `xdpFilter`) of the
-   * program this device runs, atomically: no packet sees no program.
+   * program this device runs, atomically: no packet sees no program. The
+   * program is the interface's: while another process or thread holds it
+   * (joined, attach.ts) this throws XdpProgramSharedError and nothing changes.
    */
   setXdpFilter(filter: Uint8Array | undefined, reject: 'pass' | 'drop' = 'pass'): void {
     if (this.closed) throw new DeviceClosedError(`${this.name}: closed`);
