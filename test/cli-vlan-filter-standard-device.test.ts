@@ -18,6 +18,7 @@ import { sendFromPeer } from './helpers/filter-wire.js';
 import { eth, ipv4, tcp, udp } from './helpers/filter-packets.js';
 import { readAll } from './helpers/pcap-gen.js';
 import { lastJson, sleep, start, until, type Started } from './helpers/cli.js';
+import { removeRegionsOf } from './helpers/zc-procs.js';
 
 const skip = firstOf(needNetns(), needTool('/usr/bin/tcpdump', 'tcpdump'));
 
@@ -88,6 +89,7 @@ async function inScene(fn: (s: Scene) => Promise<void>): Promise<void> {
   } finally {
     for (const p of procs) p.kill('SIGKILL'); // no-op for those that ended
     for (const c of ours) c.p.kill('SIGKILL');
+    for (const c of ours) { await c.done; removeRegionsOf(c.p.pid!); } // what a killed one left (after a failure)
     rmSync(dir, { recursive: true });
   }
 }

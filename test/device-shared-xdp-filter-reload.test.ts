@@ -13,6 +13,7 @@ import { firstOf, needNetns } from './helpers/env.js';
 import { withVethPair, type VethPair } from './helpers/netns.js';
 import { sleep, until, type Started } from './helpers/cli.js';
 import { queueCounter, sendFrom, stoppedCount as stopped } from './helpers/queue-counters.js';
+import { removeRegionsOf } from './helpers/zc-procs.js';
 
 const skip = firstOf(needNetns(), availableParallelism() < 2 ? 'needs 2 CPUs to steer frames to two queues' : null);
 
@@ -63,6 +64,7 @@ test('a filter reload is refused while another process shares the XDP program, a
     }, { queues: 2 });
   } finally {
     for (const c of live) c.p.kill('SIGKILL'); // no-op for those that ended
+    for (const c of live) { await c.done; removeRegionsOf(c.p.pid!); } // what a killed one left (after a failure)
     rmSync(dir, { recursive: true });
   }
 });
