@@ -189,6 +189,14 @@ export class MemlockLimitError extends RingzeroError {
 export class XdpProgramExistsError extends RingzeroError {
   constructor(message: string, cause?: unknown) { super('ERR_RINGZERO_XDP_PROGRAM_EXISTS', message, { cause }); }
 }
+/**
+ * The filter of an XDP program that other processes (or threads) joined cannot
+ * be replaced: it would change what their queues receive too. `pids` hold it.
+ */
+export class XdpProgramSharedError extends RingzeroError {
+  readonly pids: readonly number[];
+  constructor(message: string, pids: readonly number[]) { super('ERR_RINGZERO_XDP_PROGRAM_SHARED', message); this.pids = pids; }
+}
 /** Native XDP refuses the interface's (or its veth peer's) MTU. */
 export class XdpMtuTooLargeError extends RingzeroError {
   constructor(message: string, cause?: unknown) { super('ERR_RINGZERO_XDP_MTU_TOO_LARGE', message, { cause }); }

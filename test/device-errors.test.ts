@@ -61,6 +61,17 @@ test('a queue the interface does not have is refused with the valid range', { sk
   }));
 });
 
+test('the queue hint says how this interface gets more queues: veth has no combined channels, its maximum is set at creation', { skip: firstOf(needNetns(), needTool('/usr/sbin/ethtool', 'ethtool')) }, async () => {
+  await withVethPair((pair) => withCluster((c, pool) => {
+    const open = (q: number) => () => openDevice(`zc:${pair.host}@${q}`, { memory: c.memory, source: pool });
+    rejects(open(4), 'ERR_RINGZERO_QUEUE_OUT_OF_RANGE', 'has 4 RX queues', `${pair.host}'s driver allows at most 4 RX queues`, 'numrxqueues N');
+    execFileSync('ethtool', ['-L', pair.host, 'rx', '2']);
+    rejects(open(3), 'ERR_RINGZERO_QUEUE_OUT_OF_RANGE', 'has 2 RX queues', `'ethtool -L ${pair.host} rx 4' adds it (up to 4`);
+    assert.throws(open(3), (e: Error) => !/combined/.test(e.message));
+    assert.equal(hasXdp(pair.host), false);
+  }), { queues: 4 });
+});
+
 test('an interface that already runs a foreign XDP program is refused, naming how to remove it', { skip: firstOf(needNetns(), needTool(XDP_OBJ, 'xdp-tools')) }, async () => {
   await withVethPair((pair) => withCluster((c, pool) => {
     execFileSync('ip', ['link', 'set', 'dev', pair.host, 'xdpgeneric', 'obj', XDP_OBJ, 'sec', 'xdp']);

@@ -10,35 +10,15 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { firstOf, needNetns } from './helpers/env.js';
 import { withVethPair, type VethPair } from './helpers/netns.js';
-import { BIN, lastJson, start, until, type Started } from './helpers/cli.js';
+import { start, type Started } from './helpers/cli.js';
+import { queueCounter, sendFrom, stoppedCount as stopped } from './helpers/queue-counters.js';
 import { removeRegionsOf } from './helpers/zc-procs.js';
 
 // steering frames to queue 1 needs a second CPU to send from (see sendFrom)
 const skip = firstOf(needNetns(), availableParallelism() < 2 ? 'needs 2 CPUs to steer frames to two queues' : null);
 const hasXdp = (ifname: string) => /prog\/xdp/.test(execFileSync('ip', ['-d', 'link', 'show', ifname], { encoding: 'utf8' }));
 
-/**
- * `n` frames from the peer, sent from CPU `cpu`: with the qdisc bypassed the
- * kernel picks TX queue (CPU mod queues), and veth hands the frame to the same
- * RX queue on our side.
- */
-function sendFrom(pair: VethPair, cpu: number, n: number): void {
-  pair.exec('taskset', ['-c', String(cpu), process.execPath, BIN, 'send', '-i', pair.peer, '-n', String(n), '-q']);
-}
-
-async function counter(pair: VethPair, queue: number): Promise<Started> {
-  const c = start(['count', '-i', `zc:${pair.host}@${queue}`, '--json']);
-  await until(() => c.err().includes('Capturing') || c.p.exitCode !== null, `count on queue ${queue}`);
-  assert.equal(c.p.exitCode, null, `count on queue ${queue} did not start:\n${c.err()}`);
-  return c;
-}
-
-async function stopped(c: Started): Promise<number> {
-  c.p.kill('SIGINT');
-  const r = await c.done;
-  assert.equal(r.code, 0, r.err);
-  return lastJson(r.out).packets as number;
-}
+const counter = (pair: VethPair, queue: number) => queueCounter(pair, queue);
 
 test('two processes on queues 0 and 1 of one interface share its XDP program until the last one ends', { skip }, async () => {
   await withVethPair(async (pair) => {

@@ -6,6 +6,7 @@ import { startBalancer, startFanout, type HashMode, type InputSpec, type OutputS
 import { parseArgs, usage, UsageError, intFlag, type FlagSpec } from './args.js';
 import { OWNER_FLAGS, consumerHints, createOwnedCluster, deviceNames, runOwner, whenReady } from './owner.js';
 import { compileFor, reloadOnSigusr1 } from './filter-option.js';
+import { refuseVlanOnStandard } from './filter-place.js';
 import { CAPTURE_BUFFER_KIB, ringBlocks } from './endpoint.js';
 import { readFilterFile } from '../filter/index.js';
 import { composeOutputFilters, parseFilterArg, type OutputFilter } from './output-filters.js';
@@ -49,6 +50,7 @@ export function parseGroups(v: unknown, command: string): number[] {
 
 export function parseInputs(v: unknown, command: string, filter?: string): InputSpec[] {
   if (typeof v !== 'string' || v === '') throw new UsageError(`${command}: -i DEV[,DEV...] is required`);
+  if (filter !== undefined) refuseVlanOnStandard(command, v.split(','), filter);
   const f = filter !== undefined ? compileFor(filter) : null;
   return v.split(',').map((name, port) => ({
     kind: 'device', name, port,
@@ -101,7 +103,10 @@ export async function balanceCommand(argv: string[]): Promise<number> {
   console.error(consumerHints(cluster, nq, names, inputFilter !== undefined).replace(/count -i zc:\d+@(\d+)/g, (s, q) => (outputs[Number(q)].kind === 'device' ? `(queue ${q} goes to ${(outputs[Number(q)] as { name: string }).name})` : s)));
   const groupsCount = groups.length;
   const unReload = filterFile !== undefined
-    ? reloadOnSigusr1(filterFile, 1, (f) => handle.setInputFilter!(f.bytes, f.xdpFunction()), (m) => console.error(`balance: ${m}`))
+    ? reloadOnSigusr1(filterFile, 1, (f) => {
+      refuseVlanOnStandard('balance', String(a.interface).split(','), f.expression);
+      handle.setInputFilter!(f.bytes, f.xdpFunction());
+    }, (m) => console.error(`balance: ${m}`))
     : () => {};
   await runOwner(a, {
     command: 'balance', cluster, handle, queues: nq,

@@ -14,6 +14,8 @@
 // 2 KiB ones; reading a 2M-frame file took the same time. `-s` below 64 KiB
 // gives smaller buffers. AF_XDP frames never exceed the MTU (no GSO, no
 // multi-buffer here), and its chunks are at most a page: 2048 or 4096 bytes.
+// Above MTU 3822 (generic XDP allows it) the longest frames cannot fit: the
+// commands warn at start (devices/xdp/frame-limit.ts).
 import { mtuOf } from '../devices/iface.js';
 import { XDP_MAX_CHUNK, XDP_PACKET_HEADROOM } from '../devices/xdp/device.js';
 

@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import { intFlag, UsageError, type Parsed } from './args.js';
 import { linkState } from '../devices/iface.js';
+import { longFrameWarning } from '../devices/xdp/frame-limit.js';
 import { PacketDevice, XdpDevice } from '../devices/index.js';
 import { parseQueueSpec, type Input } from './endpoint.js';
 import { reloadOnSigusr1, type FilterChoice } from './filter-option.js';
@@ -29,11 +30,19 @@ export function metricsPortFlag(a: Parsed): number | undefined {
   return a.metrics === undefined ? undefined : intFlag(a, 'metrics', 0, 1, 65535);
 }
 
-/** A device whose interface is administratively down at start: capture starts when it comes up (as tcpdump waits). */
-export function linkDownNotice(input: Input): string | null {
+/**
+ * What count and dump say at start (also when quiet) about a device input:
+ * its interface is administratively down (capture starts when it comes up, as
+ * tcpdump waits), or its MTU lets frames arrive that a zc: device cannot take.
+ */
+export function startNotices(input: Input): string[] {
   const d = input.device;
-  if (!(d instanceof PacketDevice || d instanceof XdpDevice)) return null;
-  return linkState(d.ifname, d.ifindex) === 'down' ? `${d.ifname} is down: waiting for it to come up (ip link set ${d.ifname} up)` : null;
+  if (!(d instanceof PacketDevice || d instanceof XdpDevice)) return [];
+  const out: string[] = [];
+  if (linkState(d.ifname, d.ifindex) === 'down') out.push(`${d.ifname} is down: waiting for it to come up (ip link set ${d.ifname} up)`);
+  const long = d instanceof XdpDevice ? longFrameWarning(d.name, d.ifname, d.rxFrameLimit) : null;
+  if (long) out.push(`warning: ${long}`);
+  return out;
 }
 
 export interface CaptureExtras {
@@ -61,7 +70,13 @@ export async function startExtras(input: Input, o: CaptureExtras): Promise<() =>
       const { native } = await import('../native/index.js');
       native.pinThread(o.core);
     }
-    if (o.filter?.file) undo.push(reloadOnSigusr1(o.filter.file, input.linktype, (f) => input.setFilter(f), o.log));
+    if (o.filter?.file) {
+      undo.push(reloadOnSigusr1(o.filter.file, input.linktype, (f) => {
+        const was = input.filterWhere;
+        input.setFilter(f);
+        return input.filterWhere === was ? undefined : `now ${input.filterWhere}`;
+      }, o.log));
+    }
     if (o.metricsPort !== undefined) {
       const server: Server = await serveTotals(o.metricsPort, o.command, o.what, o.totals);
       undo.push(() => { server.close(); });

@@ -11,7 +11,7 @@ import { formatSummary, PacketInfo } from '../net/index.js';
 import { META_NSEC, META_SEC } from '../zc/meta.js';
 import { FILTER_FLAGS, filterFromArgs } from './filter-option.js';
 
-import { inputKind, linkDownNotice, metricsPortFlag, recvOrEnd, refuseFlag, startExtras } from './capture.js';
+import { inputKind, metricsPortFlag, recvOrEnd, refuseFlag, startExtras, startNotices } from './capture.js';
 
 /**
  * Packets per receive. 256, not 64: the per-burst work (ring indices, clock
@@ -68,9 +68,8 @@ export async function countCommand(argv: string[]): Promise<number> {
   try {
     const undo = await startExtras(input, { core, filter, metricsPort, command: 'count', what: 'received', totals, log: (m) => console.error(`count: ${m}`) });
     try {
-      if (!a.quiet) console.error(`Capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''}${input.notice ? `\n  (${input.notice})` : ''}`);
-      const down = linkDownNotice(input);
-      if (down) console.error(`count: ${down}`);
+      if (!a.quiet) console.error(`Capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterWhere})` : ''}${input.notice ? `\n  (${input.notice})` : ''}`);
+      for (const m of startNotices(input)) console.error(`count: ${m}`);
       const info = new PacketInfo();
       const c = input.cluster;
       const meta = c.memory.meta;

@@ -18,7 +18,7 @@ import { runLoop, type LoopResult } from './loop.js';
 import { statsReport, thousands } from './format.js';
 import { FILTER_FLAGS, filterFromArgs } from './filter-option.js';
 import { errnoOf, PcapWriteError } from '../errors.js';
-import { inputKind, linkDownNotice, metricsPortFlag, recvOrEnd, refuseFlag, startExtras } from './capture.js';
+import { inputKind, metricsPortFlag, recvOrEnd, refuseFlag, startExtras, startNotices } from './capture.js';
 import { checkOutputFile, outputFileError } from './output-file.js';
 
 const FLAGS: FlagSpec[] = [
@@ -100,9 +100,8 @@ export async function dumpCommand(argv: string[]): Promise<number> {
     const totals = () => ({ packets: captured, bytes: ctx.wireBytes, drops: input.drops() });
     const undo = await startExtras(input, { core, filter, metricsPort, command: 'dump', what: 'written', totals, log });
     try {
-      if (!a.quiet) log(`capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterPlace})` : ''} to ${what}${input.notice ? `\n  (${input.notice})` : ''}`);
-      const down = linkDownNotice(input);
-      if (down) log(down);
+      if (!a.quiet) log(`capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterWhere})` : ''} to ${what}${input.notice ? `\n  (${input.notice})` : ''}`);
+      for (const m of startNotices(input)) log(m);
       result = await runLoop({
         durationS: duration,
         totals,

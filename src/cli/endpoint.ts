@@ -7,7 +7,8 @@ import { openDevice, PacketDevice, XdpDevice, type Device } from '../devices/ind
 import { PcapDevice } from '../devices/pcap.js';
 import { ifindexOrZero } from '../devices/iface.js';
 import { intFlag, UsageError, type Parsed } from './args.js';
-import { compileFor, deviceFilterOptions } from './filter-option.js';
+import { compileFor } from './filter-option.js';
+import { PacketDeviceFilter, TAG_NOTE, deviceFilterOptions, type FilterPlace } from './filter-place.js';
 import type { CompiledFilter } from '../filter/index.js';
 import type { FilterFunction } from '../filter/js.js';
 import { Coalescer } from '../devices/coalesce.js';
@@ -29,12 +30,15 @@ export interface Input {
   /** a finite input (a capture file) has delivered everything */
   ended(): boolean;
   /**
-   * The filter to run in JS on each packet (queues and files), or null when
-   * there is none or it runs in the kernel.
+   * The filter to run in JS on each packet (queues, files, and `vlan`
+   * expressions on standard devices), or null when there is none or it runs
+   * in the kernel. Read it after each recv: a reload may change it.
    */
   jsFilter: FilterFunction | null;
-  /** where the filter runs: 'xdp', 'socket', 'js' or 'none' */
-  readonly filterPlace: 'xdp' | 'socket' | 'js' | 'none';
+  /** where the filter runs: 'xdp', 'socket', 'js' or 'none' (a reload may move it: filter-place.ts) */
+  readonly filterPlace: FilterPlace;
+  /** the same for the user: the place, and why when that is not obvious */
+  readonly filterWhere: string;
   /** replaces the filter between bursts (SIGUSR1 with -F) */
   setFilter(f: CompiledFilter): void;
   /** link type of the packets (LINKTYPE_*: 1 = Ethernet) */
@@ -135,8 +139,9 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
   const cluster = createRunCluster(o.clusterId, { buffers: o.buffers ?? sizing.buffers, bufferSize: sizing.bufferSize, hugepages: 'auto' });
   let pool: BufferPool | null = null;
   let dev: Device | null = null;
-  let jsFilter: FilterFunction | null = null;
-  let place: Input['filterPlace'] = 'none';
+  let fileFilter: FilterFunction | null = null;
+  let kernelPlace: 'xdp' | 'none' = 'none';
+  let packetFilter: PacketDeviceFilter | null = null;
   // what the device holds while the receive loop naps (see Coalescer); a file waits for us, but naps no longer than a ring would
   let capacity = CAPTURE_RING_FRAMES;
   let linktype = 1;
@@ -146,7 +151,7 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
       const pd = new PcapDevice(spec, spec.slice(5), { memory: cluster.memory, source: pool, speed: o.speed });
       dev = pd;
       linktype = pd.linkType;
-      if (o.filter !== undefined) { jsFilter = compileFor(o.filter, linktype).match; place = 'js'; }
+      if (o.filter !== undefined) fileFilter = compileFor(o.filter, linktype).match;
     } else {
       const f = o.filter !== undefined ? compileFor(o.filter, 1) : null;
       const kib = o.bufferKiB ?? CAPTURE_BUFFER_KIB;
@@ -155,7 +160,8 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
         memory: cluster.memory, source: pool, tx: false, ringSize: CAPTURE_RING_FRAMES, ...ringBlocks(kib),
         ...deviceFilterOptions(spec, f),
       });
-      if (f) place = spec.startsWith('zc:') ? 'xdp' : 'socket';
+      if (f && dev instanceof PacketDevice) packetFilter = new PacketDeviceFilter(dev, f);
+      else if (f) kernelPlace = 'xdp';
       capacity = dev.rxCapacity;
     }
   } catch (e) {
@@ -166,27 +172,32 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
   const d = dev;
   const p = pool;
   const coalesce = new Coalescer(capacity, sleepSync);
+  const pf = packetFilter;
+  const place = (): FilterPlace => (fileFilter ? 'js' : pf ? pf.place : kernelPlace);
   return {
     cluster,
     device: d,
-    jsFilter,
-    filterPlace: place,
+    get jsFilter() { return pf ? pf.js : fileFilter; },
+    get filterPlace() { return place(); },
+    get filterWhere() { return pf?.place === 'js' ? TAG_NOTE : place(); },
     linktype,
     setFilter(f) {
-      if (place === 'js') this.jsFilter = f.match;
-      else if (place === 'none') throw new UsageError('no filter to replace');
+      if (fileFilter) fileFilter = f.match;
+      else if (pf) pf.replace(f);
+      else if (kernelPlace === 'none') throw new UsageError('no filter to replace');
       else if (d instanceof XdpDevice) d.setXdpFilter(f.xdpFunction(), 'pass');
-      else if (d instanceof PacketDevice) d.setSocketFilter((fd) => f.attachToSocket(fd));
       else throw new UsageError(`${spec}: this device cannot replace its filter while open`);
     },
     description: `${spec} (${d.mode}${d instanceof XdpDevice ? `, ${d.xdpAttach} XDP` : ''}${d.queues.length ? `, queue ${d.queues.join(',')}` : ''})`,
-    notice: d instanceof XdpDevice ? stackNotice([`${d.ifname}${d.queues.length === 1 ? ` queue ${d.queues[0]}` : ''}`], place === 'xdp') : null,
+    notice: d instanceof XdpDevice ? stackNotice([`${d.ifname}${d.queues.length === 1 ? ` queue ${d.queues[0]}` : ''}`], kernelPlace === 'xdp') : null,
     recv(out, max, waitMs) {
       coalesce.before();
+      pf?.beforeRecv();
       let n = d.recvBurst(out, max);
       if (n === 0 && waitMs > 0 && coalesce.idle()) {
         if (d.wait(waitMs)) n = d.recvBurst(out, max);
       }
+      pf?.afterRecv(n, max);
       return coalesce.after(n, waitMs > 0);
     },
     release: (idx, n) => p.free(idx, n),
@@ -219,6 +230,7 @@ function queueInput(id: number, queue: number, filter?: string): Input {
     device: null,
     jsFilter,
     filterPlace: jsFilter ? 'js' : 'none',
+    filterWhere: jsFilter ? 'js' : 'none',
     linktype: 1,
     setFilter(f) { this.jsFilter = f.match; },
     description: `queue ${queue} of cluster ${id}`,

@@ -1,11 +1,11 @@
 // -f EXPR / -F FILE on the commands: where a filter runs depends on the input.
 //   zc: devices     -> inside the XDP program (rejected frames never reach the socket)
-//   AF_PACKET       -> SO_ATTACH_FILTER on the socket (rejected frames are never copied)
+//   AF_PACKET       -> SO_ATTACH_FILTER on the socket (rejected frames are never copied),
+//                      or JS for `vlan` expressions (filter-place.ts says why)
 //   queues, files   -> the JS translation over each packet in the loop
 // -F FILE is re-read on SIGUSR1: the new program replaces the old one between
 // bursts, so nothing already received or queued is dropped by the switch.
 import { compileFilter, readFilterFile, type CompiledFilter } from '../filter/index.js';
-import type { OpenDeviceOptions } from '../devices/index.js';
 import { UsageError, type Parsed, type FlagSpec } from './args.js';
 
 export const FILTER_FLAGS: FlagSpec[] = [
@@ -53,24 +53,18 @@ export function compileFor(expression: string, linktype = 1, snaplen = 262144): 
   return compileFilter(expression, { linktype, snaplen });
 }
 
-/** Device options that put the filter in the kernel for device kind `spec`. */
-export function deviceFilterOptions(spec: string, f: CompiledFilter | null): Partial<OpenDeviceOptions> {
-  if (!f) return {};
-  if (spec.startsWith('zc:')) return { xdpFilter: f.xdpFunction(), xdpFilterReject: 'pass' };
-  return { attachFilter: (fd: number) => f.attachToSocket(fd) };
-}
-
 /**
  * Installs a SIGUSR1 handler that re-reads `file` and calls `apply` with the
- * new filter; errors are reported and the old filter stays. Returns an
- * uninstaller.
+ * new filter (which may return a note for the log: where the filter runs now,
+ * when that changed); errors are reported and the old filter stays. Returns
+ * an uninstaller.
  */
-export function reloadOnSigusr1(file: string, linktype: number, apply: (f: CompiledFilter) => void, log: (m: string) => void): () => void {
+export function reloadOnSigusr1(file: string, linktype: number, apply: (f: CompiledFilter) => string | void, log: (m: string) => void): () => void {
   const handler = () => {
     try {
       const expr = readFilterFile(file);
-      apply(compileFor(expr, linktype));
-      log(`filter reloaded from ${file}: ${expr}`);
+      const note = apply(compileFor(expr, linktype));
+      log(`filter reloaded from ${file}: ${expr}${note ? ` (${note})` : ''}`);
     } catch (e) {
       log(`filter reload from ${file} failed, keeping the previous filter: ${(e as Error).message}`);
     }

@@ -4,6 +4,7 @@
 // attached consumers the cluster is gone.
 import type { InputSpec } from '../workers/index.js';
 import { ownedBufferSize } from './capture-buffers.js';
+import { longFrameWarning, xdpFrameLimit } from '../devices/xdp/frame-limit.js';
 import { Cluster } from '../zc/cluster.js';
 import type { WorkerHandle, WorkerStats } from '../workers/index.js';
 import { intFlag, numFlag, UsageError, type FlagSpec, type Parsed } from './args.js';
@@ -90,6 +91,11 @@ export function consumerHints(c: Cluster, queues: number, inputs: readonly strin
   for (let q = 0; q < queues; q++) lines.push(`  ringzero count -i zc:${c.id}@${q}`);
   const xdp = inputs.filter((i) => i.startsWith('zc:')).map((i) => i.slice(3));
   if (xdp.length > 0) lines.push(`(${stackNotice(xdp, filtered)})`);
+  const limit = xdpFrameLimit(c.layout.bufferSize, c.layout.headroom);
+  for (const i of xdp) {
+    const long = longFrameWarning(`zc:${i}`, i.split('@')[0], limit);
+    if (long) lines.push(`warning: ${long}`);
+  }
   return lines.join('\n');
 }
 

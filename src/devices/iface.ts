@@ -7,6 +7,7 @@ import {
 } from '../errors.js';
 import { thousands } from '../number-format.js';
 import { rethrowFdLimit } from '../fd-limit.js';
+import { moreQueuesHint } from './channels.js';
 
 export function listInterfaces(): string[] {
   try {
@@ -160,7 +161,7 @@ export function checkQueue(ifname: string, queue: number): void {
   if (!Number.isInteger(queue) || queue < 0 || queue >= n) {
     throw new QueueOutOfRangeError(
       `queue ${queue} does not exist on ${ifname}: it has ${n} RX queue${n === 1 ? '' : 's'} (0..${n - 1}). ` +
-      `Use zc:${ifname}@0..${n - 1}, or zc:${ifname} for all of them (ethtool -L ${ifname} combined N adds queues).`,
+      `Use zc:${ifname}@0..${n - 1}, or zc:${ifname} for all of them.${queue >= n ? ` ${moreQueuesHint(ifname, queue)}` : ''}`,
     );
   }
 }

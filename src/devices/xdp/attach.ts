@@ -6,13 +6,15 @@
 // opens a queue of the same interface finds ours attached and joins it
 // (join.ts) when it would run the same program (the same filter); a program
 // that is not ringzero's, or ours with another filter, is refused with
-// XdpProgramExistsError.
+// XdpProgramExistsError. Its filter is then everyone's: only a process that
+// holds it alone may replace it (replaceXdpFilter, link-holders.ts).
 import { native } from '../../native/index.js';
-import { InvalidArgumentError, XdpProgramExistsError, errnoOf } from '../../errors.js';
+import { XdpProgramExistsError, XdpProgramSharedError, errnoOf } from '../../errors.js';
 import {
   XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_PROGRAM_NAME, attachXdpLink, createXskMap, loadXdpProgram, updateXdpLink,
 } from './bpf.js';
 import { joinXdp } from './join.js';
+import { otherLinkHolders } from './link-holders.js';
 import { buildXdpRedirectProgram } from './program.js';
 
 export type XdpAttachMode = 'native' | 'generic';
@@ -24,12 +26,11 @@ export interface XdpAttachment {
 }
 
 interface Entry extends XdpAttachment {
+  ifname: string;
   progFd: number;
   linkFd: number;
   users: number;
   filterKey: string;
-  /** joined from another thread or process (join.ts): the program is not ours alone to replace */
-  shared: boolean;
 }
 
 const byIfindex = new Map<number, Entry>();
@@ -91,11 +92,11 @@ export function acquireXdp(o: AcquireOptions): XdpAttachment {
         );
       }
       for (const undo of cleanup.reverse()) undo(); // our own map and program are not needed
-      const entry: Entry = { ifindex: o.ifindex, ...joined, mode, users: 1, filterKey: key, shared: true };
+      const entry: Entry = { ifindex: o.ifindex, ifname: o.ifname, ...joined, mode, users: 1, filterKey: key };
       byIfindex.set(o.ifindex, entry);
       return entry;
     }
-    const entry: Entry = { ifindex: o.ifindex, mapFd, progFd, linkFd, mode, users: 1, filterKey: key, shared: false };
+    const entry: Entry = { ifindex: o.ifindex, ifname: o.ifname, mapFd, progFd, linkFd, mode, users: 1, filterKey: key };
     byIfindex.set(o.ifindex, entry);
     return entry;
   } catch (e) {
@@ -106,16 +107,14 @@ export function acquireXdp(o: AcquireOptions): XdpAttachment {
 
 /**
  * Replaces the filter of the program this thread runs on an interface, for
- * every device sharing it, without detaching (reload of -F on SIGUSR1).
+ * every device of this thread sharing it, without detaching (reload of -F on
+ * SIGUSR1). Refused with XdpProgramSharedError while another process or
+ * thread holds the program: the new filter would judge its queues' frames too.
  */
 export function replaceXdpFilter(a: XdpAttachment, filter: Uint8Array | undefined, rejectAction: number): void {
   const e = byIfindex.get(a.ifindex);
   if (!e || e !== a) return;
-  if (e.shared) {
-    throw new InvalidArgumentError(
-      'this XDP program is shared with another ringzero process or thread on the interface: its filter cannot be replaced from here',
-    );
-  }
+  refuseIfShared(e);
   const progFd = loadXdpProgram(buildXdpRedirectProgram({ xskMapFd: e.mapFd, filter, rejectAction }));
   try {
     updateXdpLink(e.linkFd, progFd, e.progFd);
@@ -123,9 +122,29 @@ export function replaceXdpFilter(a: XdpAttachment, filter: Uint8Array | undefine
     native.close(progFd);
     throw err;
   }
+  // A process that joined between the look and the swap compared its filter
+  // with the old program: give it back (a join takes the link before it looks).
+  try {
+    refuseIfShared(e);
+  } catch (err) {
+    updateXdpLink(e.linkFd, e.progFd, progFd);
+    native.close(progFd);
+    throw err;
+  }
   native.close(e.progFd);
   e.progFd = progFd;
   e.filterKey = keyOf(filter, rejectAction);
+}
+
+function refuseIfShared(e: Entry): void {
+  const pids = otherLinkHolders(e.linkFd);
+  if (pids.length === 0) return;
+  throw new XdpProgramSharedError(
+    `the XDP program on ${e.ifname} is shared with process ${pids.join(', ')} (ringzero on other queues of ${e.ifname}, ` +
+    'or another thread of this one), and its filter judges their frames too: it is not replaced. ' +
+    'Reload once this process holds the program alone, or restart all of them with the new filter.',
+    pids,
+  );
 }
 
 /** Drops one user; the last one closes the link (detaching the program), the program and the map. */

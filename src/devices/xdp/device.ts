@@ -22,6 +22,7 @@ import { emptyStats, type Device, type DeviceMode, type DeviceOptions, type Devi
 import { acquireXdp, releaseXdp, replaceXdpFilter, type XdpAttachMode, type XdpAttachment } from './attach.js';
 import { xskMapDelete, xskMapSet } from './bpf.js';
 import { raiseMemlock } from './memlock.js';
+import { xdpFrameLimit } from './frame-limit.js';
 import { XDP_DROP, XDP_PASS } from './program.js';
 import { XskSocket } from './xsk.js';
 import { XdpTx } from './tx.js';
@@ -63,6 +64,8 @@ export class XdpDevice implements Device {
   readonly queues: readonly number[];
   readonly port: number;
   get rxCapacity(): number { return this.fillDepth; }
+  /** the longest frame it receives (bytes); longer ones are dropped by the kernel (frame-limit.ts) */
+  readonly rxFrameLimit: number;
   /** how the program is attached: 'native' (driver) or 'generic' (skb) */
   readonly xdpAttach: XdpAttachMode;
   closed = false;
@@ -109,6 +112,7 @@ export class XdpDevice implements Device {
     }
     if (m.bufferOffset % 4096 !== 0) throw new InvalidArgumentError('the cluster buffer area must be page-aligned for AF_XDP');
     this.shift = Math.log2(m.bufferSize);
+    this.rxFrameLimit = xdpFrameLimit(m.bufferSize, m.headroom);
     this.chunksPerHigh = TWO32 / m.bufferSize;
     const nq = rxQueueCount(ifname);
     let queues: number[];
@@ -309,7 +313,9 @@ export class XdpDevice implements Device {
 
   /**
    * Replaces the XDP filter (eBPF subprogram bytes, as `xdpFilter`) of the
-   * program this device runs, atomically: no packet sees no program.
+   * program this device runs, atomically: no packet sees no program. The
+   * program is the interface's: while another process or thread holds it
+   * (joined, attach.ts) this throws XdpProgramSharedError and nothing changes.
    */
   setXdpFilter(filter: Uint8Array | undefined, reject: 'pass' | 'drop' = 'pass'): void {
     if (this.closed) throw new DeviceClosedError(`${this.name}: closed`);

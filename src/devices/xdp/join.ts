@@ -60,6 +60,11 @@ export function joinXdp(ifindex: number, progFd: number, programName: string): J
   }
 }
 
+/** The id of the BPF link behind `linkFd` (bpf_link_info.id). */
+export function linkIdOf(linkFd: number): number {
+  return infoOf(linkFd, 64).getUint32(4, true);
+}
+
 function byId(cmd: number, id: number): number {
   const attr = new Uint8Array(16);
   new DataView(attr.buffer).setUint32(0, id, true); // link_id / prog_id / map_id
