@@ -220,6 +220,18 @@ static void IfNameToIndex(const FunctionCallbackInfo<Value>& args) {
   args.GetReturnValue().Set(Integer::NewFromUnsigned(isolate, if_nametoindex(*name)));
 }
 
+// ifIndexToName(index) -> the interface's name now, '' when no interface of
+// this network namespace has that index. An interface is followed by its
+// index: a rename keeps it, a deletion or a move to another namespace frees it.
+static void IfIndexToName(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  int64_t index;
+  if (!ArgInt(args, 0, &index)) return;
+  char name[IF_NAMESIZE] = {0};
+  const char* got = index > 0 && index <= 0x7fffffff ? if_indextoname((unsigned)index, name) : nullptr;
+  args.GetReturnValue().Set(String::NewFromUtf8(isolate, got ? name : "").ToLocalChecked());
+}
+
 void InitSys(Local<Context> ctx, Local<Object> exports) {
   SetMethod(ctx, exports, "socket", Socket);
   SetMethod(ctx, exports, "setsockopt", Setsockopt);
@@ -233,6 +245,7 @@ void InitSys(Local<Context> ctx, Local<Object> exports) {
   SetMethod(ctx, exports, "getrlimit", Getrlimit);
   SetMethod(ctx, exports, "setrlimit", Setrlimit);
   SetMethod(ctx, exports, "ifNameToIndex", IfNameToIndex);
+  SetMethod(ctx, exports, "ifIndexToName", IfIndexToName);
 }
 
 }  // namespace rz

@@ -11,8 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster } from '../src/zc/index.js';
-import { openDevice, type Device } from '../src/devices/index.js';
+import type { Device } from '../src/devices/index.js';
 import { firstOf, needNetns } from './helpers/env.js';
 import { withVethPair } from './helpers/netns.js';
 import { drainDevice, peerSend, startPeerCapture, writeFrame } from './helpers/raw-peer.js';
@@ -20,9 +19,9 @@ import { start, until, type Started } from './helpers/cli.js';
 import { readAll } from './helpers/pcap-gen.js';
 import { testFrame } from './helpers/raw-frames.js';
 import { testClusterId } from './helpers/zc-procs.js';
+import { withDevice } from './helpers/device.js';
 
 const skip = firstOf(needNetns());
-const BUFFERS = 4096;
 
 /** Calls wait(20) until it throws or `ms` pass; returns the error (or null) and the CPU ms spent. */
 function waitFor(dev: Device, ms: number): { error: (Error & { code?: string }) | null; cpuMs: number; waits: number } {
@@ -58,48 +57,28 @@ async function exitAfter(started: Started, ready: string, act: () => Promise<voi
 
 for (const kind of ['zc', 'standard'] as const) {
   test(`${kind} device: deleting the interface makes wait() throw ERR_RINGZERO_INTERFACE_GONE, and close() returns every buffer`, { skip }, async () => {
-    await withVethPair(async (pair) => {
-      const cluster = Cluster.create({ id: testClusterId(), buffers: BUFFERS, hugepages: 'never' });
-      const pool = cluster.pool();
-      try {
-        const dev = openDevice(kind === 'zc' ? `zc:${pair.host}` : pair.host, { memory: cluster.memory, source: pool });
-        peerSend(pair, ['--count', '5', '--size', '64']);
-        assert.equal(drainDevice(dev, cluster.memory, pool, 5).length, 5);
-        execFileSync('ip', ['link', 'del', pair.host]);
-        const r = waitFor(dev, 5000);
-        assert.equal(r.error?.code, 'ERR_RINGZERO_INTERFACE_GONE', `wait() after the deletion: ${r.error?.message ?? 'no error in 5 s'}`);
-        assert.match(r.error!.message, new RegExp(`'${pair.host}' disappeared.*the 5 packets received before`));
-        assert.ok(r.cpuMs < 600, `waiting for the verdict took ${r.cpuMs.toFixed(0)} ms of CPU: it must sleep, not spin`);
-        dev.close();
-        assert.equal(pool.available, BUFFERS, 'every buffer back after close');
-      } finally {
-        cluster.close();
-      }
-    });
+    await withVethPair((pair) => withDevice(kind, pair, {}, ({ dev, cluster, pool }) => {
+      peerSend(pair, ['--count', '5', '--size', '64']);
+      assert.equal(drainDevice(dev, cluster.memory, pool, 5).length, 5);
+      execFileSync('ip', ['link', 'del', pair.host]);
+      const r = waitFor(dev, 5000);
+      assert.equal(r.error?.code, 'ERR_RINGZERO_INTERFACE_GONE', `wait() after the deletion: ${r.error?.message ?? 'no error in 5 s'}`);
+      assert.match(r.error!.message, new RegExp(`'${pair.host}' disappeared.*the 5 packets received before`));
+      assert.ok(r.cpuMs < 600, `waiting for the verdict took ${r.cpuMs.toFixed(0)} ms of CPU: it must sleep, not spin`);
+    }));
   });
 
   test(`${kind} device: a link that goes down and up again is waited out without spinning, counted, and receives again`, { skip }, async () => {
-    await withVethPair(async (pair) => {
-      const cluster = Cluster.create({ id: testClusterId(), buffers: BUFFERS, hugepages: 'never' });
-      const pool = cluster.pool();
-      try {
-        const dev = openDevice(kind === 'zc' ? `zc:${pair.host}` : pair.host, { memory: cluster.memory, source: pool });
-        try {
-          execFileSync('ip', ['link', 'set', pair.host, 'down']);
-          const r = waitFor(dev, 1500);
-          assert.equal(r.error, null, 'a link that is down is not an error');
-          assert.ok(r.cpuMs < 600, `1.5 s of wait(20) on a down link took ${r.cpuMs.toFixed(0)} ms of CPU (${r.waits} calls): it spins`);
-          assert.ok(dev.stats().linkDowns >= 1, `linkDowns = ${dev.stats().linkDowns}`);
-          execFileSync('ip', ['link', 'set', pair.host, 'up']);
-          peerSend(pair, ['--count', '5', '--size', '64']);
-          assert.equal(drainDevice(dev, cluster.memory, pool, 5).length, 5, 'frames sent after the link came back up arrive');
-        } finally {
-          dev.close();
-        }
-      } finally {
-        cluster.close();
-      }
-    });
+    await withVethPair((pair) => withDevice(kind, pair, {}, ({ dev, cluster, pool }) => {
+      execFileSync('ip', ['link', 'set', pair.host, 'down']);
+      const r = waitFor(dev, 1500);
+      assert.equal(r.error, null, 'a link that is down is not an error');
+      assert.ok(r.cpuMs < 600, `1.5 s of wait(20) on a down link took ${r.cpuMs.toFixed(0)} ms of CPU (${r.waits} calls): it spins`);
+      assert.ok(dev.stats().linkDowns >= 1, `linkDowns = ${dev.stats().linkDowns}`);
+      execFileSync('ip', ['link', 'set', pair.host, 'up']);
+      peerSend(pair, ['--count', '5', '--size', '64']);
+      assert.equal(drainDevice(dev, cluster.memory, pool, 5).length, 5, 'frames sent after the link came back up arrive');
+    }));
   });
 
   test(`dump -i ${kind === 'zc' ? 'zc:' : ''}IFACE exits 1 with ERR_RINGZERO_INTERFACE_GONE when the interface is deleted, and its file keeps what was captured`, { skip }, async () => {
@@ -137,33 +116,21 @@ test('balance exits 1 with ERR_RINGZERO_INTERFACE_GONE when its input interface 
 
 for (const kind of ['zc', 'standard'] as const) {
   test(`${kind} device: frames sent while the link is down stay queued (flush() says how many, linkDowns counts it) and go out once it is up`, { skip }, async () => {
-    await withVethPair(async (pair) => {
-      const cluster = Cluster.create({ id: testClusterId(), buffers: BUFFERS, hugepages: 'never' });
-      const pool = cluster.pool();
-      try {
-        const dev = openDevice(kind === 'zc' ? `zc:${pair.host}` : pair.host, { memory: cluster.memory, source: pool, rx: false });
-        try {
-          execFileSync('ip', ['link', 'set', pair.host, 'down']);
-          const burst = new Uint32Array(10);
-          assert.equal(pool.alloc(burst, 10), 10);
-          for (let i = 0; i < 10; i++) writeFrame(cluster.memory, burst[i], testFrame(i, 60), cluster.memory.headroom);
-          assert.equal(dev.sendBurst(burst, 10), 10, 'queued in the TX ring');
-          assert.equal(dev.flush(), 10, 'nothing can leave while the link is down');
-          assert.equal(dev.stats().linkDowns, 1, 'one outage, however many kicks');
-          execFileSync('ip', ['link', 'set', pair.host, 'up']);
-          const received = await startPeerCapture(pair, 10);
-          const end = Date.now() + 5000;
-          while (dev.flush() > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-          assert.equal(dev.flush(), 0, 'the queue drained once the link was up');
-          assert.deepEqual(await received(), Array.from({ length: 10 }, (_, i) => Buffer.from(testFrame(i, 60)).toString('hex')));
-        } finally {
-          dev.close();
-        }
-        assert.equal(pool.available, BUFFERS);
-      } finally {
-        cluster.close();
-      }
-    });
+    await withVethPair((pair) => withDevice(kind, pair, { rx: false }, async ({ dev, cluster, pool }) => {
+      execFileSync('ip', ['link', 'set', pair.host, 'down']);
+      const burst = new Uint32Array(10);
+      assert.equal(pool.alloc(burst, 10), 10);
+      for (let i = 0; i < 10; i++) writeFrame(cluster.memory, burst[i], testFrame(i, 60), cluster.memory.headroom);
+      assert.equal(dev.sendBurst(burst, 10), 10, 'queued in the TX ring');
+      assert.equal(dev.flush(), 10, 'nothing can leave while the link is down');
+      assert.equal(dev.stats().linkDowns, 1, 'one outage, however many kicks');
+      execFileSync('ip', ['link', 'set', pair.host, 'up']);
+      const received = await startPeerCapture(pair, 10);
+      const end = Date.now() + 5000;
+      while (dev.flush() > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(dev.flush(), 0, 'the queue drained once the link was up');
+      assert.deepEqual(await received(), Array.from({ length: 10 }, (_, i) => Buffer.from(testFrame(i, 60)).toString('hex')));
+    }));
   });
 
   test(`send -i ${kind === 'zc' ? 'zc:' : ''}IFACE: a down link fails at once with ERR_RINGZERO_LINK_DOWN; a deleted one ends the run with ERR_RINGZERO_INTERFACE_GONE and no region left`, { skip }, async () => {

@@ -4,7 +4,7 @@
 // undone in one place so that no path leaves the input's cluster behind.
 import type { Server } from 'node:http';
 import { intFlag, UsageError, type Parsed } from './args.js';
-import { linkState } from '../devices/iface.js';
+import { linkState, nameOf } from '../devices/iface.js';
 import { PacketDevice, XdpDevice } from '../devices/index.js';
 import { parseQueueSpec, type Input } from './endpoint.js';
 import { reloadOnSigusr1, type FilterChoice } from './filter-option.js';
@@ -33,7 +33,7 @@ export function metricsPortFlag(a: Parsed): number | undefined {
 export function linkDownNotice(input: Input): string | null {
   const d = input.device;
   if (!(d instanceof PacketDevice || d instanceof XdpDevice)) return null;
-  return linkState(d.ifname, d.ifindex) === 'down' ? `${d.ifname} is down: waiting for it to come up (ip link set ${d.ifname} up)` : null;
+  return linkState(d.ifindex) === 'down' ? `${d.ifname} is down: waiting for it to come up (ip link set ${d.ifname} up)` : null;
 }
 
 export interface CaptureExtras {
@@ -62,6 +62,8 @@ export async function startExtras(input: Input, o: CaptureExtras): Promise<() =>
       native.pinThread(o.core);
     }
     if (o.filter?.file) undo.push(reloadOnSigusr1(o.filter.file, input.linktype, (f) => input.setFilter(f), o.log));
+    const rename = watchRename(input, o.log);
+    if (rename) undo.push(rename);
     if (o.metricsPort !== undefined) {
       const server: Server = await serveTotals(o.metricsPort, o.command, o.what, o.totals);
       undo.push(() => { server.close(); });
@@ -71,6 +73,25 @@ export async function startExtras(input: Input, o: CaptureExtras): Promise<() =>
     throw e;
   }
   return close;
+}
+
+/**
+ * A device follows its interface by index, so a rename does not end the
+ * capture; this says so once a second at most, between slices (one lookup
+ * off the data path). Returns the undo, or null for an input with no interface.
+ */
+function watchRename(input: Input, log: (m: string) => void): (() => void) | null {
+  const d = input.device;
+  if (!(d instanceof PacketDevice || d instanceof XdpDevice)) return null;
+  let known = d.ifname;
+  const timer = setInterval(() => {
+    const now = d.closed ? null : nameOf(d.ifindex);
+    if (now === null || now === known) return; // gone: the device itself reports that
+    log(`${d.name}: interface ${known} is now named ${now}; the capture goes on`);
+    known = now;
+  }, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /**

@@ -102,7 +102,7 @@ export function openTx(spec: string, clusterId?: number): TxEndpoint {
       sendBurst: (i, n) => d.sendBurst(i, n),
       flush: () => d.flush(),
       stats: () => d.stats(),
-      linkState: () => linkState(d.ifname, d.ifindex),
+      linkState: () => linkState(d.ifindex),
       close() { d.close(); pool.detach(); cluster.close(); },
     };
   } catch (e) {

@@ -65,7 +65,10 @@ export interface DeviceStats {
 export interface Device {
   /** the name as opened, e.g. 'zc:eth0@1' or 'eth0' */
   readonly name: string;
-  /** the interface name, e.g. 'eth0' */
+  /**
+   * the interface name, e.g. 'eth0': as opened, or its new name once the
+   * device has seen it renamed (a device follows its interface by ifindex)
+   */
   readonly ifname: string;
   readonly ifindex: number;
   readonly mode: DeviceMode;

@@ -34,6 +34,8 @@ export interface NativeAddon {
   /** -1 = unlimited */
   setrlimit(resource: number, soft: number, hard: number): void;
   ifNameToIndex(name: string): number;
+  /** the name of interface `index` now, '' when this network namespace has none with that index */
+  ifIndexToName(index: number): string;
   // libpcap (native/libpcap.cc), loaded with dlopen on first use; these throw
   // code ERR_RINGZERO_LIBPCAP_MISSING when it is not installed.
   /** pcap_lib_version() */
