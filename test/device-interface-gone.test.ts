@@ -15,7 +15,7 @@ import type { Device } from '../src/devices/index.js';
 import { firstOf, needNetns } from './helpers/env.js';
 import { withVethPair } from './helpers/netns.js';
 import { drainDevice, peerSend, startPeerCapture, writeFrame } from './helpers/raw-peer.js';
-import { start, until, type Started } from './helpers/cli.js';
+import { lastJson, start, until, type Started } from './helpers/cli.js';
 import { readAll } from './helpers/pcap-gen.js';
 import { testFrame } from './helpers/raw-frames.js';
 import { testClusterId } from './helpers/zc-procs.js';
@@ -80,6 +80,41 @@ for (const kind of ['zc', 'standard'] as const) {
       assert.equal(drainDevice(dev, cluster.memory, pool, 5).length, 5, 'frames sent after the link came back up arrive');
     }));
   });
+
+  // The kernel tells a socket nothing when an interface that is already down
+  // is unregistered (AF_PACKET: its hook is off; AF_XDP: never): only looking finds it.
+  test(`${kind} device: an interface deleted while it is down makes wait() throw ERR_RINGZERO_INTERFACE_GONE within about a second`, { skip }, async () => {
+    await withVethPair((pair) => withDevice(kind, pair, {}, ({ dev }) => {
+      execFileSync('ip', ['link', 'set', pair.host, 'down']);
+      assert.equal(waitFor(dev, 600).error, null, 'down is not gone');
+      execFileSync('ip', ['link', 'del', pair.host]);
+      const t0 = Date.now();
+      const r = waitFor(dev, 5000);
+      assert.equal(r.error?.code, 'ERR_RINGZERO_INTERFACE_GONE', `wait() after the deletion: ${r.error?.message ?? 'no error in 5 s'}`);
+      assert.ok(Date.now() - t0 < 1200, `the deletion was seen after ${Date.now() - t0} ms`);
+      assert.ok(r.cpuMs < 300, `waiting for the verdict took ${r.cpuMs.toFixed(0)} ms of CPU: it must sleep, not spin`);
+    }));
+  });
+
+  for (const downAtStart of [false, true]) {
+    test(`count -i ${kind === 'zc' ? 'zc:' : ''}IFACE on a link ${downAtStart ? 'down from the start' : 'set down'} exits 1 with ERR_RINGZERO_INTERFACE_GONE when the interface is then deleted`, { skip }, async () => {
+      await withVethPair(async (pair) => {
+        if (downAtStart) execFileSync('ip', ['link', 'set', pair.host, 'down']);
+        const c = start(['count', '-i', kind === 'zc' ? `zc:${pair.host}` : pair.host, '--json']);
+        let deletedAt = 0;
+        const r = await exitAfter(c, 'Capturing', async () => {
+          if (!downAtStart) execFileSync('ip', ['link', 'set', pair.host, 'down']);
+          await new Promise((res) => setTimeout(res, 1000));
+          execFileSync('ip', ['link', 'del', pair.host]);
+          deletedAt = Date.now();
+        });
+        assert.equal(r.code, 1, `count exit ${r.code} ${r.signal ?? ''}:\n${r.err}`);
+        assert.match(r.err, /ERR_RINGZERO_INTERFACE_GONE/);
+        assert.ok(Date.now() - deletedAt < 2000, `count ended ${Date.now() - deletedAt} ms after the deletion`);
+        assert.equal(lastJson(r.out).packets, 0, 'the summary is still printed');
+      });
+    });
+  }
 
   test(`dump -i ${kind === 'zc' ? 'zc:' : ''}IFACE exits 1 with ERR_RINGZERO_INTERFACE_GONE when the interface is deleted, and its file keeps what was captured`, { skip }, async () => {
     await withVethPair(async (pair) => {

@@ -215,8 +215,13 @@ export class PacketDevice implements Device {
     if (this.rx.ready()) return true;
     const t0 = performance.now();
     const revents = native.poll(this.rxFd, POLLIN, timeoutMs);
-    if ((revents & POLL_FAULT) === 0) return revents !== 0;
-    return this.afterFault(timeoutMs - (performance.now() - t0));
+    if ((revents & POLL_FAULT) !== 0) return this.afterFault(timeoutMs - (performance.now() - t0));
+    if (revents !== 0) return true;
+    // An interface unregistered while down raises no new socket error (its
+    // hook is already off: packet_notifier sets sk_err only for a running
+    // socket), so an idle wait looks now and then (LinkWatch).
+    this.link.idle();
+    return false;
   }
 
   /**
