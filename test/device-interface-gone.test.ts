@@ -150,7 +150,7 @@ test('balance exits 1 with ERR_RINGZERO_INTERFACE_GONE when its input interface 
 });
 
 for (const kind of ['zc', 'standard'] as const) {
-  test(`${kind} device: frames sent while the link is down stay queued (flush() says how many, linkDowns counts it) and go out once it is up`, { skip }, async () => {
+  test(`${kind} device: frames sent while the link is down stay queued (flush() and txPending() say how many, linkDowns counts it) and go out once it is up`, { skip }, async () => {
     await withVethPair((pair) => withDevice(kind, pair, { rx: false }, async ({ dev, cluster, pool }) => {
       execFileSync('ip', ['link', 'set', pair.host, 'down']);
       const burst = new Uint32Array(10);
@@ -158,12 +158,14 @@ for (const kind of ['zc', 'standard'] as const) {
       for (let i = 0; i < 10; i++) writeFrame(cluster.memory, burst[i], testFrame(i, 60), cluster.memory.headroom);
       assert.equal(dev.sendBurst(burst, 10), 10, 'queued in the TX ring');
       assert.equal(dev.flush(), 10, 'nothing can leave while the link is down');
+      assert.deepEqual(dev.txPending(), { frames: 10, bytes: 600 }, 'txPending: the 10 frames of 60 bytes');
       assert.equal(dev.stats().linkDowns, 1, 'one outage, however many kicks');
       execFileSync('ip', ['link', 'set', pair.host, 'up']);
       const received = await startPeerCapture(pair, 10);
       const end = Date.now() + 5000;
       while (dev.flush() > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
       assert.equal(dev.flush(), 0, 'the queue drained once the link was up');
+      assert.deepEqual(dev.txPending(), { frames: 0, bytes: 0 });
       assert.deepEqual(await received(), Array.from({ length: 10 }, (_, i) => Buffer.from(testFrame(i, 60)).toString('hex')));
     }));
   });

@@ -15,7 +15,7 @@ import { copyBytes, mappingOf, type Mapping } from '../../memory/copy.js';
 import { FreeBatch } from '../free-batch.js';
 import { LinkWatch, ifindexOf, mtuOf, takeSocketError } from '../iface.js';
 import { sleepSync } from '../../sleep.js';
-import { emptyStats, type Device, type DeviceOptions, type DeviceStats } from '../types.js';
+import { emptyStats, type Device, type DeviceOptions, type DeviceStats, type TxPending } from '../types.js';
 import { RxRing, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID } from './rx-ring.js';
 import {
   addPromiscuous, bindTo, ignoreOutgoing, joinFanout, packetSocket, readStats, setTxOptions, type FanoutOptions,
@@ -207,6 +207,11 @@ export class PacketDevice implements Device {
   flush(): number {
     if (this.closed) return 0;
     return this.txPath.flush();
+  }
+
+  txPending(): TxPending {
+    if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
+    return this.txPath.pending();
   }
 
   wait(timeoutMs: number): boolean {

@@ -18,7 +18,7 @@ import {
 import { nowSecNsec } from '../clock.js';
 import { FreeBatch } from '../free-batch.js';
 import { LinkWatch, checkQueue, ifindexOf, rxQueueCount } from '../iface.js';
-import { emptyStats, type Device, type DeviceMode, type DeviceOptions, type DeviceStats } from '../types.js';
+import { emptyStats, type Device, type DeviceMode, type DeviceOptions, type DeviceStats, type TxPending } from '../types.js';
 import { acquireXdp, releaseXdp, replaceXdpFilter, type XdpAttachMode, type XdpAttachment } from './attach.js';
 import { xskMapDelete, xskMapSet } from './bpf.js';
 import { raiseMemlock } from './memlock.js';
@@ -266,6 +266,11 @@ export class XdpDevice implements Device {
   flush(): number {
     if (this.closed) return 0;
     return this.txPath.flush();
+  }
+
+  txPending(): TxPending {
+    if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
+    return this.txPath.pending();
   }
 
   wait(timeoutMs: number): boolean {
