@@ -5,8 +5,8 @@
 // Every flag is checked and the CPU pinned before anything is created; once
 // the device or queue is open, everything runs inside one try/finally that
 // closes it, so no error leaves a cluster region behind. A run that ends in an
-// error (the interface deleted, the queue's owner gone) still prints its
-// summary before the error.
+// error (the interface deleted, the queue's owner gone, a capture file cut
+// short) still prints its summary before the error.
 import type { Server } from 'node:http';
 import { openTx, type TxEndpoint } from './tx-endpoint.js';
 import { parseArgs, usage, intFlag, numFlag, UsageError, type FlagSpec, type Parsed } from './args.js';
@@ -135,11 +135,18 @@ export async function sendCommand(argv: string[]): Promise<number> {
         report: o.quiet ? undefined : statsReport((l) => console.log(l)),
         slice: (budgetMs) => source.slice(budgetMs),
       });
-      drain(dev);
     } catch (e) {
-      // The interface deleted, the queue's owner gone: what was sent is still said, then the error.
-      if (!(e instanceof InterfaceGoneError || e instanceof ClusterClosedError)) throw e;
+      // The interface deleted, the queue's owner gone, a capture file cut short or malformed: what was
+      // sent is still said, then the error (as count and dump do).
       failure = e;
+    }
+    // What is queued still goes, unless the endpoint itself went away.
+    if (!endpointGone(failure)) {
+      try {
+        drain(dev);
+      } catch (e) {
+        failure ??= e;
+      }
     }
     // Frames still queued did not leave (a link that went down, an interface deleted keeps them): they
     // are not packets sent but drops, and their bytes are not sent bytes.
@@ -157,7 +164,7 @@ export async function sendCommand(argv: string[]): Promise<number> {
       console.error(`send: ${thousands(tooLong())} frames longer than ${dev.name} sends whole (max ${dev.maxFrame} bytes: ${dev.maxFrameWhy}) were skipped (counted as drops)`);
     }
     if (failure) {
-      if (left.frames > 0) console.error(`send: ${thousands(left.frames)} frames still queued when ${dev.name} went away were not sent (counted as drops)`);
+      if (left.frames > 0 && endpointGone(failure)) console.error(`send: ${thousands(left.frames)} frames still queued when ${dev.name} went away were not sent (counted as drops)`);
       throw failure;
     }
     if (down) throw new LinkDownError(`send: ${dev.name} went down: ${thousands(left.frames)} frames still queued were not sent (counted as drops)`);
@@ -168,6 +175,9 @@ export async function sendCommand(argv: string[]): Promise<number> {
     server?.close();
   }
 }
+
+/** The device's interface or the queue's cluster is gone: nothing queued there will leave. */
+const endpointGone = (e: unknown): boolean => e instanceof InterfaceGoneError || e instanceof ClusterClosedError;
 
 /**
  * Lets the kernel finish what is queued before closing (up to 2 s). A link
