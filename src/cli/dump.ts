@@ -37,7 +37,7 @@ const FLAGS: FlagSpec[] = [
   { names: ['d', 'duration'], value: true, help: 'stop after this many seconds' },
   { names: ['json'], value: false, help: 'print one JSON object at exit' },
   { names: ['metrics'], value: true, help: 'serve Prometheus metrics on 127.0.0.1:PORT' },
-  { names: ['q', 'quiet'], value: false, help: 'no per-second stats lines (on standard error with -w -) and no summary' },
+  { names: ['q', 'quiet'], value: false, help: 'no start line and no per-second stats lines (on standard error with -w -); the summary at the end stays' },
   ...FILTER_FLAGS,
   { names: ['h', 'help'], value: false, help: 'this help' },
 ];
@@ -134,7 +134,7 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   if (a.json) {
     // The JSON goes to standard output unless the capture itself does.
     (toStdout ? process.stderr : process.stdout).write(JSON.stringify({ packets: captured, bytes: wireBytesWritten(writer), drops, kernel_drops: kernel, queue_drops: input.device ? 0 : drops, duration_s: result.duration_s, pps: result.pps, files, cut }) + '\n');
-  } else if (!a.quiet) {
+  } else {
     log(`${thousands(captured)} packets captured, ${thousands(kernel)} dropped by the kernel, ${thousands(input.device ? 0 : drops)} dropped by the queue, ${files} file${files === 1 ? '' : 's'}`);
   }
   if (cut > 0) log(`${thousands(cut)} frames were longer than the ${thousands(bufferSize)}-byte cluster buffers: each kept its first bytes, with its true length as the wire length`);

@@ -34,7 +34,7 @@ const FLAGS: FlagSpec[] = [
   { names: ['r', 'gbps'], value: true, help: 'rate in Gbit/s (counting 24 bytes of preamble and gap per frame)' },
   { names: ['g', 'core'], value: true, help: 'pin the send loop to this CPU' },
   { names: ['d', 'duration'], value: true, help: 'stop after this many seconds' },
-  { names: ['q', 'quiet'], value: false, help: 'no per-second stats lines' },
+  { names: ['q', 'quiet'], value: false, help: 'no start line and no per-second stats lines; the Total line at the end stays' },
   { names: ['json'], value: false, help: 'print one JSON object at exit' },
   { names: ['metrics'], value: true, help: 'serve Prometheus metrics on 127.0.0.1:PORT' },
   { names: ['h', 'help'], value: false, help: 'this help' },
@@ -70,7 +70,6 @@ function sendOptions(a: Parsed) {
     metricsPort: a.metrics === undefined ? 0 : intFlag(a, 'metrics', 0, 1, 65535),
     json: Boolean(a.json),
     quiet: Boolean(a.quiet) || Boolean(a.json),
-    summary: !a.quiet && !a.json,
   };
 }
 
@@ -159,7 +158,7 @@ export async function sendCommand(argv: string[]): Promise<number> {
     const duration = (performance.now() - t0) / 1000;
     const pps = duration > 0 ? packets / duration : 0;
     if (o.json) console.log(JSON.stringify({ packets, bytes, drops, unsent: left.frames, skipped_too_long: tooLong(), duration_s: duration, pps }));
-    else if (o.summary) console.log(`Total: ${thousands(packets)} pkts sent (${thousands(drops)} drops) - ${thousands(bytes)} bytes in ${duration.toFixed(2)} s, ${thousands(pps)} pps`);
+    else console.log(`Total: ${thousands(packets)} pkts sent (${thousands(drops)} drops) - ${thousands(bytes)} bytes in ${duration.toFixed(2)} s, ${thousands(pps)} pps`);
     if (tooLong() > 0) {
       console.error(`send: ${thousands(tooLong())} frames longer than ${dev.name} sends whole (max ${dev.maxFrame} bytes: ${dev.maxFrameWhy}) were skipped (counted as drops)`);
     }
