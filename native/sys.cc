@@ -234,6 +234,28 @@ static void IfNameToIndex(const FunctionCallbackInfo<Value>& args) {
   args.GetReturnValue().Set(Integer::NewFromUnsigned(isolate, (unsigned)ifr.ifr_ifindex));
 }
 
+// ifIndexToName(index) -> the interface's name now, '' when no interface of
+// this network namespace has that index (ENODEV). An interface is followed by
+// its index: a rename keeps it, a deletion or a move to another namespace
+// frees it. Other failures (EMFILE/ENFILE from socket()) are thrown: they say
+// nothing about the interface. Done here for the same reason as above.
+static void IfIndexToName(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  int64_t index;
+  if (!ArgInt(args, 0, &index)) return;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (index <= 0 || index > 0x7fffffff) return args.GetReturnValue().Set(String::NewFromUtf8(isolate, "").ToLocalChecked());
+  ifr.ifr_ifindex = (int)index;
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ThrowErrno(isolate, errno, "socket");
+  int r = ioctl(fd, SIOCGIFNAME, &ifr);
+  int err = errno;
+  close(fd);
+  if (r < 0 && err != ENODEV) return ThrowErrno(isolate, err, "ioctl(SIOCGIFNAME)");
+  args.GetReturnValue().Set(String::NewFromUtf8(isolate, r < 0 ? "" : ifr.ifr_name).ToLocalChecked());
+}
+
 void InitSys(Local<Context> ctx, Local<Object> exports) {
   SetMethod(ctx, exports, "socket", Socket);
   SetMethod(ctx, exports, "setsockopt", Setsockopt);
@@ -247,6 +269,7 @@ void InitSys(Local<Context> ctx, Local<Object> exports) {
   SetMethod(ctx, exports, "getrlimit", Getrlimit);
   SetMethod(ctx, exports, "setrlimit", Setrlimit);
   SetMethod(ctx, exports, "ifNameToIndex", IfNameToIndex);
+  SetMethod(ctx, exports, "ifIndexToName", IfIndexToName);
 }
 
 }  // namespace rz

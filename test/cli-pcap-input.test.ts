@@ -23,6 +23,16 @@ function writeFile(path: string, n: number, gapNs: number): void {
   w.close();
 }
 
+/** dir/cut.pcap: the 100 records of writeFile with the last one incomplete (99 whole); returns its path. */
+function writeCutFile(dir: string): string {
+  const file = join(dir, 'in.pcap');
+  writeFile(file, 100, 1000);
+  const cut = join(dir, 'cut.pcap');
+  const whole = readFileSync(file);
+  writeFileSync(cut, whole.subarray(0, whole.length - 30));
+  return cut;
+}
+
 test('count -i pcap:FILE delivers every record once and exits at the end of the file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rz-pcap-'));
   try {
@@ -48,7 +58,7 @@ test('count -v prints the same flows tcpdump reads from the file', { skip: needT
     writeFile(file, 7, 1000);
     const run = spawnSync(process.execPath, [BIN, 'count', '-i', `pcap:${file}`, '-v', '-q'], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
-    const ours = run.stdout.trim().split('\n');
+    const ours = run.stdout.trim().split('\n').filter((l) => !l.startsWith('Total:')); // -q keeps the Total line
     const theirs = spawnSync('tcpdump', ['-r', file, '-n', '-tt'], { encoding: 'utf8' }).stdout.trim().split('\n');
     assert.equal(ours.length, 7, ours.join('\n'));
     assert.equal(theirs.length, 7);
@@ -81,11 +91,7 @@ test('--speed 1 replays a file at its recorded pace', () => {
 test('a truncated capture: count reports the records before the cut, then the error with its offset; dump keeps them', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rz-pcap-'));
   try {
-    const file = join(dir, 'in.pcap');
-    writeFile(file, 100, 1000);
-    const cut = join(dir, 'cut.pcap');
-    const whole = readFileSync(file);
-    writeFileSync(cut, whole.subarray(0, whole.length - 30)); // the last record is incomplete
+    const cut = writeCutFile(dir);
     const r = spawnSync(process.execPath, [BIN, 'count', '-i', `pcap:${cut}`, '--json'], { encoding: 'utf8' });
     assert.equal(r.status, 1);
     assert.equal(JSON.parse(r.stdout).packets, 99);
@@ -102,6 +108,29 @@ test('a truncated capture: count reports the records before the cut, then the er
     rmSync(dir, { recursive: true });
   }
 });
+
+test('send -f on a truncated capture sends the records before the cut, prints its summary (and JSON), then the error',
+  { skip: process.getuid?.() === 0 ? false : 'needs root (AF_PACKET on lo)' }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rz-pcap-'));
+    try {
+      const cut = writeCutFile(dir);
+      let bytes = 0;
+      for (let i = 0; i < 99; i++) bytes += 60 + (i % 31);
+      const j = spawnSync(process.execPath, [BIN, 'send', '-i', 'lo', '-f', cut, '--topspeed', '--json'], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(j.status, 1, j.stderr);
+      assert.match(j.stderr, /ERR_RINGZERO_PCAP_TRUNCATED/);
+      const summary = JSON.parse(j.stdout.trim().split('\n').pop()!);
+      assert.equal(summary.packets, 99, j.stdout);
+      assert.equal(summary.bytes, bytes);
+      assert.equal(summary.unsent, 0);
+      const t = spawnSync(process.execPath, [BIN, 'send', '-i', 'lo', '-f', cut, '--topspeed'], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(t.status, 1, t.stderr);
+      assert.match(t.stdout, /^Total: 99 pkts sent \(0 drops\)/m);
+      assert.match(t.stderr, /ERR_RINGZERO_PCAP_TRUNCATED/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
 
 test('dump to a full disk or a closed pipe fails with the reason, not a stack trace', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rz-pcap-'));

@@ -84,7 +84,9 @@ for (const c of cases) {
       assert.equal(Number(m[2]), counts[files.indexOf(c.failed)], 'packets in the failed file');
       assert.equal(Number(m[3] ?? m[2]), total, 'packets in all files');
       if (m[4] !== undefined) assert.equal(Number(m[4]), files.length);
-      assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()!).packets, total, 'the summary counts what the files hold');
+      const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      assert.equal(summary.packets, total, 'the summary counts what the files hold');
+      assert.equal(summary.bytes, total * 200, 'and their bytes, not those of the packets lost with the failed write');
     });
   });
 }
@@ -114,5 +116,7 @@ test('PcapWriter: a failed write throws PcapWriteError with exact counts, again 
     assert.equal(w.stats.lost, err.lost);
     assert.ok(accepted <= w.stats.packets, `${accepted} returned, ${w.stats.packets} counted`);
     assert.equal(w.stats.packets - w.stats.lost, err.packetsInFiles, 'accepted minus lost is what the file holds');
+    const inFile = readAll(path).wirelen.reduce((a, b) => a + b, 0);
+    assert.equal(w.stats.wireBytes - w.stats.lostWireBytes, inFile, 'the same for the bytes on the wire');
   });
 });

@@ -4,7 +4,7 @@
 // undone in one place so that no path leaves the input's cluster behind.
 import type { Server } from 'node:http';
 import { intFlag, UsageError, type Parsed } from './args.js';
-import { linkState } from '../devices/iface.js';
+import { linkState, nameOf } from '../devices/iface.js';
 import { longFrameWarning } from '../devices/xdp/frame-limit.js';
 import { PacketDevice, XdpDevice } from '../devices/index.js';
 import { parseQueueSpec, type Input } from './endpoint.js';
@@ -39,7 +39,7 @@ export function startNotices(input: Input): string[] {
   const d = input.device;
   if (!(d instanceof PacketDevice || d instanceof XdpDevice)) return [];
   const out: string[] = [];
-  if (linkState(d.ifname, d.ifindex) === 'down') out.push(`${d.ifname} is down: waiting for it to come up (ip link set ${d.ifname} up)`);
+  if (linkState(d.ifindex) === 'down') out.push(`${d.ifname} is down: waiting for it to come up (ip link set ${d.ifname} up)`);
   const long = d instanceof XdpDevice ? longFrameWarning(d.name, d.ifname, d.rxFrameLimit) : null;
   if (long) out.push(`warning: ${long}`);
   return out;
@@ -77,6 +77,8 @@ export async function startExtras(input: Input, o: CaptureExtras): Promise<() =>
         return input.filterWhere === was ? undefined : `now ${input.filterWhere}`;
       }, o.log));
     }
+    const rename = watchRename(input, o.log);
+    if (rename) undo.push(rename);
     if (o.metricsPort !== undefined) {
       const server: Server = await serveTotals(o.metricsPort, o.command, o.what, o.totals);
       undo.push(() => { server.close(); });
@@ -86,6 +88,25 @@ export async function startExtras(input: Input, o: CaptureExtras): Promise<() =>
     throw e;
   }
   return close;
+}
+
+/**
+ * A device follows its interface by index, so a rename does not end the
+ * capture; this says so once a second at most, between slices (one lookup
+ * off the data path). Returns the undo, or null for an input with no interface.
+ */
+function watchRename(input: Input, log: (m: string) => void): (() => void) | null {
+  const d = input.device;
+  if (!(d instanceof PacketDevice || d instanceof XdpDevice)) return null;
+  let known = d.ifname;
+  const timer = setInterval(() => {
+    const now = d.closed ? null : nameOf(d.ifindex);
+    if (now == null || now === known) return; // gone: the device itself reports that; undefined: could not ask
+    log(`${d.name}: interface ${known} is now named ${now}; the capture goes on`);
+    known = now;
+  }, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /**

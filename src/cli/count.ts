@@ -30,7 +30,7 @@ const FLAGS: FlagSpec[] = [
   { names: ['g', 'core'], value: true, help: 'pin the receive loop to this CPU' },
   { names: ['B', 'buffer-size'], value: true, help: 'kernel capture buffer of a standard device in KiB, like tcpdump -B (default 32768)' },
   { names: ['d', 'duration'], value: true, help: 'stop after this many seconds' },
-  { names: ['q', 'quiet'], value: false, help: 'no per-second stats lines' },
+  { names: ['q', 'quiet'], value: false, help: 'no start line and no per-second stats lines; the Total line at the end stays' },
   { names: ['json'], value: false, help: 'print one JSON object at exit' },
   { names: ['metrics'], value: true, help: 'serve Prometheus metrics on 127.0.0.1:PORT' },
   ...FILTER_FLAGS,
@@ -115,7 +115,7 @@ export async function countCommand(argv: string[]): Promise<number> {
   if (result.reason === 'output-closed' && !failure) return 0;
   if (a.json) {
     console.log(JSON.stringify({ packets: result.packets, bytes: result.bytes, drops: result.drops, duration_s: result.duration_s, pps: result.pps, ...(filter ? { filtered_in_user_space: filtered } : {}) }));
-  } else if (!Boolean(a.quiet)) {
+  } else {
     console.log(`Total: ${thousands(result.packets)} pkts (${thousands(result.drops)} drops) - ${thousands(result.bytes)} bytes in ${result.duration_s.toFixed(2)} s, ${thousands(result.pps)} pps`);
   }
   if (failure) throw failure;

@@ -37,7 +37,7 @@ const FLAGS: FlagSpec[] = [
   { names: ['d', 'duration'], value: true, help: 'stop after this many seconds' },
   { names: ['json'], value: false, help: 'print one JSON object at exit' },
   { names: ['metrics'], value: true, help: 'serve Prometheus metrics on 127.0.0.1:PORT' },
-  { names: ['q', 'quiet'], value: false, help: 'no per-second stats lines (on standard error with -w -) and no summary' },
+  { names: ['q', 'quiet'], value: false, help: 'no start line and no per-second stats lines (on standard error with -w -); the summary at the end stays' },
   ...FILTER_FLAGS,
   { names: ['h', 'help'], value: false, help: 'this help' },
 ];
@@ -97,7 +97,7 @@ export async function dumpCommand(argv: string[]): Promise<number> {
       throw errnoOf(e) ? outputFileError(what, e) : e;
     }
     const w = writer;
-    const totals = () => ({ packets: captured, bytes: ctx.wireBytes, drops: input.drops() });
+    const totals = () => ({ packets: captured, bytes: wireBytesWritten(w), drops: input.drops() });
     const undo = await startExtras(input, { core, filter, metricsPort, command: 'dump', what: 'written', totals, log });
     try {
       if (!a.quiet) log(`capturing from ${input.description}${filter ? ` with filter '${filter.expression}' (${input.filterWhere})` : ''} to ${what}${input.notice ? `\n  (${input.notice})` : ''}`);
@@ -132,13 +132,22 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   const files = writer.stats.files;
   if (a.json) {
     // The JSON goes to standard output unless the capture itself does.
-    (toStdout ? process.stderr : process.stdout).write(JSON.stringify({ packets: captured, bytes: ctx.wireBytes, drops, kernel_drops: kernel, queue_drops: input.device ? 0 : drops, duration_s: result.duration_s, pps: result.pps, files, cut }) + '\n');
-  } else if (!a.quiet) {
+    (toStdout ? process.stderr : process.stdout).write(JSON.stringify({ packets: captured, bytes: wireBytesWritten(writer), drops, kernel_drops: kernel, queue_drops: input.device ? 0 : drops, duration_s: result.duration_s, pps: result.pps, files, cut }) + '\n');
+  } else {
     log(`${thousands(captured)} packets captured, ${thousands(kernel)} dropped by the kernel, ${thousands(input.device ? 0 : drops)} dropped by the queue, ${files} file${files === 1 ? '' : 's'}`);
   }
   if (cut > 0) log(`${thousands(cut)} frames were longer than the ${thousands(bufferSize)}-byte cluster buffers: each kept its first bytes, with its true length as the wire length`);
   if (failure) throw failure;
   return ended && !/shut down by its owner/.test(ended) ? 1 : 0;
+}
+
+/**
+ * The bytes (on the wire) of the packets the files hold: those the writer
+ * took, less those of a batch whose write failed (a full disk), as `packets`
+ * counts them. Not what was handed to the writer: it may refuse some (-G -W).
+ */
+function wireBytesWritten(w: PcapWriter): number {
+  return w.stats.wireBytes - w.stats.lostWireBytes;
 }
 
 /** -C, -G and -W as PcapWriter options, checked here in the flags' own words. */
@@ -206,20 +215,19 @@ function captureSlice(input: Input, writer: PcapWriter, ctx: BurstContext, limit
   };
 }
 
-/** A burst's view of the cluster, the records handed to the writer, and the wire bytes so far. */
+/** A burst's view of the cluster and the records handed to the writer. */
 interface BurstContext {
   readonly meta: Uint32Array;
   readonly bytes: Uint8Array;
   readonly base: number;
   readonly size: number;
   readonly rec: PacketRecords;
-  wireBytes: number;
   /** the bytes writeBuffers loads ahead of the copy (see there) */
   touch: number;
 }
 
 function burstContext(c: Cluster): BurstContext {
-  return { meta: c.memory.meta, bytes: c.memory.bytes, base: c.layout.bufferOffset, size: c.layout.bufferSize, rec: createPacketRecords(64), wireBytes: 0, touch: 0 };
+  return { meta: c.memory.meta, bytes: c.memory.bytes, base: c.layout.bufferOffset, size: c.layout.bufferSize, rec: createPacketRecords(64), touch: 0 };
 }
 
 /**
@@ -247,7 +255,6 @@ function writeBuffers(writer: PcapWriter, ctx: BurstContext, burst: Uint32Array,
     rec.sec[k] = meta[m + META_SEC];
     rec.nsec[k] = meta[m + META_NSEC];
     k++;
-    ctx.wireBytes += wire;
   }
   ctx.touch = touch; // kept, so the compiler keeps the loads
   return writer.writeBurst(bytes, rec, k);

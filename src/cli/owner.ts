@@ -24,7 +24,7 @@ export const OWNER_FLAGS: FlagSpec[] = [
   { names: ['hugepages'], value: true, help: "auto (default), require or never" },
   { names: ['json'], value: false, help: 'print one JSON object at exit' },
   { names: ['metrics'], value: true, help: 'serve Prometheus metrics on 127.0.0.1:PORT' },
-  { names: ['quiet'], value: false, help: 'no per-second lines' },
+  { names: ['quiet'], value: false, help: 'no per-second lines; the Total lines at the end stay' },
   { names: ['vm'], value: true, repeat: true, help: 'QMP_SOCKET of a running QEMU VM: hot-plug the cluster as an ivshmem device (repeatable)' },
   { names: ['vm-args'], value: false, help: 'print the QEMU arguments that cold-plug the cluster into a VM' },
   { names: ['h', 'help'], value: false, help: 'this help' },
@@ -202,7 +202,7 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
   c.close(); // attached consumers now see ERR_RINGZERO_CLUSTER_CLOSED and exit with that message
   await unplug();
   if (a.json) console.log(JSON.stringify(out));
-  else if (!a.quiet) {
+  else {
     console.log(`Total: ${thousands(out.packets)} pkts received, ${thousands(out.forwarded)} forwarded, ${thousands(out.drops)} dropped in ${out.duration_s.toFixed(2)} s`);
     for (const q of out.queues) console.log(`  Q ${q.queue}: ${thousands(q.packets)} pkts (${thousands(q.drops)} drops), ${thousands(q.taken)} taken by the consumer`);
   }

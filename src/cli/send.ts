@@ -5,8 +5,8 @@
 // Every flag is checked and the CPU pinned before anything is created; once
 // the device or queue is open, everything runs inside one try/finally that
 // closes it, so no error leaves a cluster region behind. A run that ends in an
-// error (the interface deleted, the queue's owner gone) still prints its
-// summary before the error.
+// error (the interface deleted, the queue's owner gone, a capture file cut
+// short) still prints its summary before the error.
 import type { Server } from 'node:http';
 import { openTx, type TxEndpoint } from './tx-endpoint.js';
 import { parseArgs, usage, intFlag, numFlag, UsageError, type FlagSpec, type Parsed } from './args.js';
@@ -34,7 +34,7 @@ const FLAGS: FlagSpec[] = [
   { names: ['r', 'gbps'], value: true, help: 'rate in Gbit/s (counting 24 bytes of preamble and gap per frame)' },
   { names: ['g', 'core'], value: true, help: 'pin the send loop to this CPU' },
   { names: ['d', 'duration'], value: true, help: 'stop after this many seconds' },
-  { names: ['q', 'quiet'], value: false, help: 'no per-second stats lines' },
+  { names: ['q', 'quiet'], value: false, help: 'no start line and no per-second stats lines; the Total line at the end stays' },
   { names: ['json'], value: false, help: 'print one JSON object at exit' },
   { names: ['metrics'], value: true, help: 'serve Prometheus metrics on 127.0.0.1:PORT' },
   { names: ['h', 'help'], value: false, help: 'this help' },
@@ -70,7 +70,6 @@ function sendOptions(a: Parsed) {
     metricsPort: a.metrics === undefined ? 0 : intFlag(a, 'metrics', 0, 1, 65535),
     json: Boolean(a.json),
     quiet: Boolean(a.quiet) || Boolean(a.json),
-    summary: !a.quiet && !a.json,
   };
 }
 
@@ -105,12 +104,13 @@ export async function sendCommand(argv: string[]): Promise<number> {
     const tooLong = () => replay?.tooLong ?? 0;
     const totals = () => {
       const s = dev.stats();
-      // A frame the kernel refused after it was queued (AF_PACKET: longer than the MTU allows, say it was
-      // lowered during the run) is a drop, not a packet: the device took it back out of its sent and
-      // sentBytes (txRejected), so a device's byte count is the exact one. A queue refuses nothing later
-      // and counts no bytes: the sender's own count is exact there.
+      // The device's counts, not the sender's: a burst that ended in an error (the interface deleted) was
+      // queued all the same. A frame the kernel refused after it was queued (AF_PACKET: longer than the
+      // MTU allows, say it was lowered during the run) is a drop, not a packet: the device took it back out
+      // of its sent and sentBytes (txRejected). A queue refuses nothing later and counts no bytes: the
+      // sender's own count is exact there.
       return {
-        packets: source.sent - s.txRejected,
+        packets: s.sent,
         bytes: dev.mode === 'queue' ? source.bytes : s.sentBytes,
         drops: s.txRingFull + s.txInvalid + s.txRejected + tooLong(),
       };
@@ -126,7 +126,6 @@ export async function sendCommand(argv: string[]): Promise<number> {
     // and no collection of start-up garbage pauses its first gaps.
     if (replay && o.speed > 0) { warmUpSpin(); collectGarbageNow(); }
     const t0 = performance.now();
-    let unsent = 0;
     let failure: unknown = null;
     try {
       await runLoop({
@@ -135,25 +134,39 @@ export async function sendCommand(argv: string[]): Promise<number> {
         report: o.quiet ? undefined : statsReport((l) => console.log(l)),
         slice: (budgetMs) => source.slice(budgetMs),
       });
-      unsent = drain(dev);
     } catch (e) {
-      // The interface deleted, the queue's owner gone: what was sent is still said, then the error.
-      if (!(e instanceof InterfaceGoneError || e instanceof ClusterClosedError)) throw e;
+      // The interface deleted, the queue's owner gone, a capture file cut short or malformed: what was
+      // sent is still said, then the error (as count and dump do).
       failure = e;
     }
-    const down = unsent > 0 && dev.linkState() === 'down';
+    // What is queued still goes, unless the endpoint itself went away.
+    if (!endpointGone(failure)) {
+      try {
+        drain(dev);
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+    // Frames still queued did not leave (a link that went down, an interface deleted keeps them): they
+    // are not packets sent but drops, and their bytes are not sent bytes.
+    const left = dev.pending();
+    const down = left.frames > 0 && failure === null && dev.linkState() === 'down';
     const t = totals();
-    const packets = t.packets - unsent;
-    const drops = t.drops + unsent;
+    const packets = t.packets - left.frames;
+    const bytes = t.bytes - left.bytes;
+    const drops = t.drops + left.frames;
     const duration = (performance.now() - t0) / 1000;
     const pps = duration > 0 ? packets / duration : 0;
-    if (o.json) console.log(JSON.stringify({ packets, bytes: t.bytes, drops, unsent, skipped_too_long: tooLong(), duration_s: duration, pps }));
-    else if (o.summary) console.log(`Total: ${thousands(packets)} pkts sent (${thousands(drops)} drops) - ${thousands(t.bytes)} bytes in ${duration.toFixed(2)} s, ${thousands(pps)} pps`);
+    if (o.json) console.log(JSON.stringify({ packets, bytes, drops, unsent: left.frames, skipped_too_long: tooLong(), duration_s: duration, pps }));
+    else console.log(`Total: ${thousands(packets)} pkts sent (${thousands(drops)} drops) - ${thousands(bytes)} bytes in ${duration.toFixed(2)} s, ${thousands(pps)} pps`);
     if (tooLong() > 0) {
       console.error(`send: ${thousands(tooLong())} frames longer than ${dev.name} sends whole (max ${dev.maxFrame} bytes: ${dev.maxFrameWhy}) were skipped (counted as drops)`);
     }
-    if (failure) throw failure;
-    if (down) throw new LinkDownError(`send: ${dev.name} went down: ${thousands(unsent)} frames still queued were not sent (counted as drops)`);
+    if (failure) {
+      if (left.frames > 0 && endpointGone(failure)) console.error(`send: ${thousands(left.frames)} frames still queued when ${dev.name} went away were not sent (counted as drops)`);
+      throw failure;
+    }
+    if (down) throw new LinkDownError(`send: ${dev.name} went down: ${thousands(left.frames)} frames still queued were not sent (counted as drops)`);
     return 0;
   } finally {
     replay?.close();
@@ -162,13 +175,14 @@ export async function sendCommand(argv: string[]): Promise<number> {
   }
 }
 
+/** The device's interface or the queue's cluster is gone: nothing queued there will leave. */
+const endpointGone = (e: unknown): boolean => e instanceof InterfaceGoneError || e instanceof ClusterClosedError;
+
 /**
  * Lets the kernel finish what is queued before closing (up to 2 s). A link
- * that went down keeps frames in the ring: returns how many, counted as not sent.
+ * that went down keeps frames in the ring: TxEndpoint.pending() says how many.
  */
-function drain(dev: TxEndpoint): number {
+function drain(dev: TxEndpoint): void {
   const until = performance.now() + 2000;
-  let unsent = dev.flush();
-  while (unsent > 0 && performance.now() < until && dev.linkState() === 'up') unsent = dev.flush();
-  return unsent;
+  while (dev.flush() > 0 && performance.now() < until && dev.linkState() === 'up');
 }

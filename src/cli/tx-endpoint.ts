@@ -17,7 +17,7 @@ import { pow2AtLeast } from './capture-buffers.js';
 import { Cluster } from '../zc/cluster.js';
 import type { BufferPool } from '../zc/pool.js';
 import type { QueueProducer } from '../zc/queue.js';
-import { openDevice, parseDeviceName, type DeviceStats } from '../devices/index.js';
+import { openDevice, parseDeviceName, type DeviceStats, type TxPending } from '../devices/index.js';
 import { emptyStats } from '../devices/types.js';
 import { linkState, mtuOf } from '../devices/iface.js';
 import type { BufferMemory } from '../zc/meta.js';
@@ -48,6 +48,8 @@ export interface TxEndpoint {
   /** kicks and reaps TX; returns buffers still in flight. A queue: throws ClusterClosedError once its owner is gone */
   flush(): number;
   stats(): DeviceStats;
+  /** frames queued and not yet sent, and their bytes (Device.txPending; a queue holds none back) */
+  pending(): TxPending;
   /** the device's interface: up, down (frames wait in the ring) or gone; a queue is always 'up' */
   linkState(): 'up' | 'down' | 'gone';
   close(): void;
@@ -103,7 +105,8 @@ export function openTx(spec: string, clusterId?: number): TxEndpoint {
       sendBurst: (i, n) => d.sendBurst(i, n),
       flush: () => d.flush(),
       stats: () => d.stats(),
-      linkState: () => linkState(d.ifname, d.ifindex),
+      pending: () => d.txPending(),
+      linkState: () => linkState(d.ifindex),
       close() { d.close(); pool.detach(); cluster.close(); },
     };
   } catch (e) {
@@ -155,6 +158,7 @@ function queueTx(id: number, queue: number): TxEndpoint {
     },
     flush() { watchOwner(); p.maintain(); pl.drain(); return 0; },
     stats: () => ({ ...st }),
+    pending: () => ({ frames: 0, bytes: 0 }),
     linkState: () => 'up',
     close() { p.close(); pl.detach(); cluster.close(); },
   };

@@ -61,27 +61,90 @@ function readSys(ifname: string, file: string): string | null {
 }
 
 /**
- * What became of the interface a device opened as (`ifname`, `ifindex`):
- * 'gone' when the name no longer leads to that index (deleted, renamed, moved
- * to another namespace; a new interface of the same name has a new index),
- * 'down' when it is administratively down (IFF_UP clear), else 'up'.
+ * What became of the interface a device opened (it is followed by its index,
+ * in this process's network namespace, where it was opened): 'gone' when no
+ * interface has that index any more (deleted, moved to another namespace, its
+ * driver unloaded; a new interface of the same name gets a new index), 'down'
+ * when it is administratively down (IFF_UP clear), else 'up'. A rename keeps
+ * the index, and the socket stays bound: the interface is still there.
  */
-export function linkState(ifname: string, ifindex: number): 'up' | 'down' | 'gone' {
-  let now: number;
+export function linkState(ifindex: number): 'up' | 'down' | 'gone' {
+  const name = nameOf(ifindex);
+  return name === null ? 'gone' : name === undefined || isUp(name) ? 'up' : 'down';
+}
+
+/**
+ * The name interface `ifindex` has now; null when it is gone (see linkState);
+ * undefined when we could not ask (no descriptor left for the lookup's
+ * socket): no sign that anything changed, and the callers ask again later.
+ */
+export function nameOf(ifindex: number): string | null | undefined {
   try {
-    now = nameToIndex(ifname);
+    return native.ifIndexToName(ifindex) || null;
   } catch {
-    return 'up'; // could not ask (no descriptor left): no sign that it changed; the callers ask again later
+    return undefined;
   }
-  if (now !== ifindex) return 'gone';
-  const flags = Number.parseInt(readSys(ifname, 'flags') ?? '0x1', 16);
-  return flags & 1 ? 'up' : 'down';
+}
+
+/** IFF_UP of interface `name` (up when its flags cannot be read: renamed again in between, say). */
+function isUp(name: string): boolean {
+  return (Number.parseInt(readSys(name, 'flags') ?? '0x1', 16) & 1) !== 0;
+}
+
+/** How often an idle device looks whether its interface is still there (ms): a few syscalls each time. */
+export const LINK_CHECK_MS = 250;
+
+/**
+ * An open device's view of its interface, shared by both kinds: looked up by
+ * index (linkState), so a rename is followed (`ifname` is the name now) and
+ * only a deletion or a move to another namespace ends the device. A device
+ * calls check() when its socket reports trouble and idle() from every wait
+ * that found nothing: an interface deleted while down, or any deletion under
+ * AF_XDP, raises nothing on the socket, so only looking finds it. Never called
+ * per packet: a busy device has no reason to look.
+ */
+export class LinkWatch {
+  /** the interface's name as last seen */
+  ifname: string;
+  private checkedAt = performance.now();
+  private down = false;
+
+  constructor(
+    private readonly device: string,
+    ifname: string,
+    private readonly ifindex: number,
+    private readonly counters: { received: number; linkDowns: number },
+  ) {
+    this.ifname = ifname;
+  }
+
+  /**
+   * Looks now: throws InterfaceGoneError when it is gone, counts an outage
+   * in linkDowns when it went down (`fault`: the socket reported one, so a
+   * new outage even if the last look also saw it down).
+   */
+  check(fault = false): 'up' | 'down' {
+    this.checkedAt = performance.now();
+    const name = nameOf(this.ifindex);
+    if (name === null) throw interfaceGone(this.device, this.ifname, receivedBefore(this.counters.received));
+    if (name === undefined) return this.down ? 'down' : 'up'; // could not ask: nothing new
+    this.ifname = name;
+    const down = !isUp(name);
+    if (down && (!this.down || fault)) this.counters.linkDowns++;
+    this.down = down;
+    return down ? 'down' : 'up';
+  }
+
+  /** check(), at most every LINK_CHECK_MS: for waits that found nothing to receive. */
+  idle(): void {
+    if (performance.now() - this.checkedAt >= LINK_CHECK_MS) this.check();
+  }
 }
 
 /** InterfaceGoneError for device `name` on `ifname`; `before` says what had been done (e.g. "the 5 packets received before were delivered"). */
 export function interfaceGone(name: string, ifname: string, before: string): InterfaceGoneError {
   return new InterfaceGoneError(
-    `${name}: interface '${ifname}' disappeared while open (deleted, renamed, moved to another network namespace, or its ` +
+    `${name}: interface '${ifname}' disappeared while open (deleted, moved to another network namespace, or its ` +
     `driver unloaded); ${before}. The device can only be closed now; open it again once the interface is back (ip link show).`,
   );
 }
@@ -116,7 +179,7 @@ export class TxKick {
       r = native.sendto(fd, null, MSG_DONTWAIT, null);
     } catch (e) {
       const code = errnoOf(e);
-      if ((code === 'ENXIO' || code === 'ENODEV') && linkState(this.ifname, this.ifindex) === 'gone') {
+      if ((code === 'ENXIO' || code === 'ENODEV') && linkState(this.ifindex) === 'gone') {
         throw interfaceGone(this.name, this.ifname, `${thousands(this.counters.sent)} packets had been queued to send before`);
       }
       throw e;

@@ -29,6 +29,8 @@
 //   txRoom(): number — how many frames sendBurst would queue now (free TX ring
 //       slots, completions reclaimed first; no system call): offer at most that
 //       many and flush()/wait while it is 0, and no frame is dropped as txRingFull.
+//   txPending(): { frames, bytes } — what sendBurst queued and the kernel has not
+//       finished with (no kick: it answers also once the interface is gone).
 //   wait(ms), flush(), stats(), close(), mode: 'zero-copy' | 'copy' | 'standard'.
 //
 // Buffer memory: AF_XDP registers the cluster's buffer area as UMEM (chunk =
@@ -65,7 +67,7 @@ import type { Device, DeviceOptions } from './types.js';
 import { PacketDevice, type PacketDeviceOptions } from './packet/device.js';
 import { XdpDevice, type XdpDeviceOptions } from './xdp/device.js';
 
-export type { Device, DeviceMode, DeviceOptions, DeviceStats } from './types.js';
+export type { Device, DeviceMode, DeviceOptions, DeviceStats, TxPending } from './types.js';
 export type { FanoutOptions } from './packet/socket.js';
 export { PacketDevice, type PacketDeviceOptions } from './packet/device.js';
 export { XdpDevice, type XdpDeviceOptions } from './xdp/device.js';

@@ -6,7 +6,7 @@
 import { PcapReader, createPacketRecords, type PacketRecords } from '../pcap/index.js';
 import { META_LEN, META_NSEC, META_OFF, META_PORT, META_SEC, META_WIRELEN, META_WORDS, META_HASH } from '../zc/meta.js';
 import { InvalidArgumentError, ReplayGapError } from '../errors.js';
-import { emptyStats, type Device, type DeviceOptions, type DeviceStats } from './types.js';
+import { emptyStats, type Device, type DeviceOptions, type DeviceStats, type TxPending } from './types.js';
 import { sleepSync } from '../sleep.js';
 
 export interface PcapDeviceOptions extends DeviceOptions {
@@ -193,6 +193,8 @@ export class PcapDevice implements Device {
   }
 
   flush(): number { return 0; }
+
+  txPending(): TxPending { return { frames: 0, bytes: 0 }; }
 
   stats(): DeviceStats {
     // rxTruncated: records longer than a cluster buffer; records the file itself holds cut (caplen < wirelen) are not ours to count

@@ -65,7 +65,10 @@ export interface DeviceStats {
 export interface Device {
   /** the name as opened, e.g. 'zc:eth0@1' or 'eth0' */
   readonly name: string;
-  /** the interface name, e.g. 'eth0' */
+  /**
+   * the interface name, e.g. 'eth0': as opened, or its new name once the
+   * device has seen it renamed (a device follows its interface by ifindex)
+   */
   readonly ifname: string;
   readonly ifindex: number;
   readonly mode: DeviceMode;
@@ -114,10 +117,25 @@ export interface Device {
   wait(timeoutMs: number): boolean;
   /** Kicks pending TX and reclaims completed TX buffers; returns how many are still in flight. */
   flush(): number;
+  /**
+   * The frames sendBurst queued that the kernel has not finished with, and
+   * their bytes, after taking back those it has (AF_PACKET: ring slots sent;
+   * AF_XDP: completions, sent or dropped). No kick and no system call, so it
+   * answers also once the interface is gone: what a sender stopping now has
+   * not sent (a link that went down, or an interface deleted, keeps frames
+   * queued). Walks what is queued: for the end of a run, not per burst.
+   */
+  txPending(): TxPending;
   stats(): DeviceStats;
   /** Unmaps rings, closes sockets, detaches programs, returns every buffer it holds. Idempotent. */
   close(): void;
   readonly closed: boolean;
+}
+
+/** Device.txPending: frames queued and not yet done with, and their bytes. */
+export interface TxPending {
+  frames: number;
+  bytes: number;
 }
 
 /** Options shared by all device kinds. */

@@ -37,6 +37,8 @@ export interface NativeAddon {
   setrlimit(resource: number, soft: number, hard: number): void;
   /** if_nametoindex (socket + SIOCGIFINDEX); throws ENODEV when there is no such interface, EMFILE/ENFILE when no socket could be had to ask with */
   ifNameToIndex(name: string): number;
+  /** the name of interface `index` now, '' when this network namespace has none with that index */
+  ifIndexToName(index: number): string;
   // libpcap (native/libpcap.cc), loaded with dlopen on first use; these throw
   // code ERR_RINGZERO_LIBPCAP_MISSING when it is not installed.
   /** pcap_lib_version() */

@@ -43,6 +43,8 @@ export class PcapWriteStats {
   packets = 0;
   /** captured bytes written (without headers) */
   bytes = 0;
+  /** the packets' lengths on the wire (their wirelen, or caplen when 0) */
+  wireBytes = 0;
   /** packets cut to snaplen */
   cutToSnaplen = 0;
   /** packets refused because maxFiles was reached with time rotation */
@@ -53,6 +55,8 @@ export class PcapWriteStats {
   files = 0;
   /** packets accepted but in no file: those of a batch whose write failed, after its last complete record */
   lost = 0;
+  /** their lengths on the wire: the files hold packets - lost packets of wireBytes - lostWireBytes */
+  lostWireBytes = 0;
 }
 
 function nowSec(): number { return Math.floor(Date.now() / 1000); }
@@ -275,13 +279,14 @@ export class PcapFileOutput {
   /** A write failed after `written` bytes of the batch: cut the file back, count, throw (write-failure.ts). */
   private failWrite(written: number, cause: unknown): never {
     const name = this.currentPath ?? (this.fd === 1 ? 'standard output' : `fd ${this.fd}`);
-    const err = writeFailure(this.fd, {
+    const { error: err, lostWireBytes } = writeFailure(this.fd, {
       view: this.out.dv, pos: this.pos, written, format: this.format, headerFirst: this.headerFirst,
     }, {
       name, filePackets: this.flushedFilePackets, allPackets: this.flushedPackets, files: this.stats.files,
       batchPackets: this.batchPackets,
     }, cause);
     this.stats.lost += err.lost;
+    this.stats.lostWireBytes += lostWireBytes;
     this.failure = err;
     this.pos = 0;
     throw err;

@@ -23,30 +23,38 @@ export interface FailedBatch {
 }
 
 /**
- * End (batch offset) of the last header or record within [0, written), and
- * the packets that end there. The batch always starts on a record boundary:
- * the writer flushes only between records, and a new file's header goes at
- * the start of an empty batch. The writer encodes little-endian (encode.ts).
+ * End (batch offset) of the last header or record within [0, written), the
+ * packets that end there, and the wire lengths of the packets after it (they
+ * reach no file). The batch always starts on a record boundary: the writer
+ * flushes only between records, and a new file's header goes at the start of
+ * an empty batch. The writer encodes little-endian (encode.ts).
  */
-export function completePart(b: FailedBatch): { end: number; packets: number } {
+export function completePart(b: FailedBatch): { end: number; packets: number; lostWireBytes: number } {
   const v = b.view;
-  let q = 0;
-  let end = 0;
+  const ng = b.format === 'pcapng';
+  const header = b.format === 'pcap' && b.headerFirst ? PCAP_FILE_HEADER_LEN : 0;
+  let q = header;
+  let end = b.written >= header ? header : 0;
   let packets = 0;
-  if (b.format === 'pcap' && b.headerFirst) {
-    if (b.written < PCAP_FILE_HEADER_LEN) return { end: 0, packets: 0 };
-    q = end = PCAP_FILE_HEADER_LEN;
-  }
+  let lostWireBytes = 0;
   while (q < b.pos) {
-    const ng = b.format === 'pcapng';
     const len = ng ? v.getUint32(q + 4, true) : PCAP_RECORD_HEADER_LEN + v.getUint32(q + 8, true);
-    if (len <= 0 || q + len > b.written) break;
-    if (!ng || v.getUint32(q, true) === BT_EPB) packets++;
+    if (len <= 0) break;
+    const packet = !ng || v.getUint32(q, true) === BT_EPB;
+    if (end === q && q + len <= b.written) {
+      if (packet) packets++;
+      end = q + len;
+    } else if (packet) {
+      lostWireBytes += v.getUint32(q + (ng ? EPB_ORIGINAL_LENGTH : PCAP_ORIGINAL_LENGTH), true);
+    }
     q += len;
-    end = q;
   }
-  return { end, packets };
+  return { end, packets, lostWireBytes };
 }
+
+/** Where a record keeps the packet's length on the wire: pcap's orig_len, an enhanced packet block's original length. */
+const PCAP_ORIGINAL_LENGTH = 12;
+const EPB_ORIGINAL_LENGTH = 24;
 
 /** The writer's counts when a write failed, packets of the failed batch excluded. */
 export interface WriteCounts {
@@ -63,11 +71,12 @@ export interface WriteCounts {
 
 /**
  * Cuts a regular file back to its last complete record and returns the
- * error to throw, with every count a caller reports. `fd` is still open.
+ * error to throw, with every count a caller reports, and the wire bytes of
+ * the packets lost (for the writer's stats). `fd` is still open.
  */
-export function writeFailure(fd: number, batch: FailedBatch, c: WriteCounts, cause: unknown): PcapWriteError {
+export function writeFailure(fd: number, batch: FailedBatch, c: WriteCounts, cause: unknown): { error: PcapWriteError; lostWireBytes: number } {
   const errno = errnoOf(cause) || 'EIO';
-  const { end, packets } = completePart(batch);
+  const { end, packets, lostWireBytes } = completePart(batch);
   let cutNote = '';
   let regular = false;
   try {
@@ -88,6 +97,7 @@ export function writeFailure(fd: number, batch: FailedBatch, c: WriteCounts, cau
   const all = c.files > 1 ? `, ${inFiles} in all ${c.files} files` : '';
   const gone = lost > 0 ? `; the ${lost} packets after them were lost` : '';
   const [why, fix] = explain(errno, cause, WRITE_FIX, 'check the output path and write elsewhere');
-  return new PcapWriteError(`cannot write the capture to ${c.name}: ${why}; ${held}${all}${gone}; ${fix}`,
+  const error = new PcapWriteError(`cannot write the capture to ${c.name}: ${why}; ${held}${all}${gone}; ${fix}`,
     errno, 'write', { path: c.name, packetsInFile: inFile, packetsInFiles: inFiles, lost }, cause);
+  return { error, lostWireBytes };
 }

@@ -62,7 +62,7 @@ export class PcapWriter extends PcapFileOutput {
     const nano = this.nanosecond, units = this.unitsPerSec;
     const offsets = rec.offset, caplens = rec.caplen, wirelens = rec.wirelen, secs = rec.sec, nsecs = rec.nsec;
     // `batched`: packets of this burst already counted in batchPackets (at a mid-burst flush, which needs the count)
-    let pos = this.pos, i = 0, bytes = 0, recBytes = 0, cut = 0, batched = 0;
+    let pos = this.pos, i = 0, bytes = 0, wireBytes = 0, recBytes = 0, cut = 0, batched = 0;
     try {
       for (; i < n; i++) {
         const off = offsets[i];
@@ -96,6 +96,7 @@ export class PcapWriter extends PcapFileOutput {
         }
         pos += recLen;
         bytes += len;
+        wireBytes += wire;
         recBytes += recLen;
       }
     } finally {
@@ -105,6 +106,7 @@ export class PcapWriter extends PcapFileOutput {
       this.filePackets += i;
       this.stats.packets += i;
       this.stats.bytes += bytes;
+      this.stats.wireBytes += wireBytes;
       this.stats.cutToSnaplen += cut;
     }
     return i;
@@ -115,7 +117,7 @@ export class PcapWriter extends PcapFileOutput {
     const src = this.lastMap!, base = data.byteOffset, limit = data.length;
     const out = this.out, v = out.dv;
     const ng = this.format === 'pcapng';
-    let bytes = 0;
+    let bytes = 0, wireBytes = 0;
     let i = 0;
     try {
       for (; i < n; i++) {
@@ -149,10 +151,12 @@ export class PcapWriter extends PcapFileOutput {
         this.filePackets++;
         this.batchPackets++;
         bytes += len;
+        wireBytes += wire;
       }
     } finally {
       this.stats.packets += i;
       this.stats.bytes += bytes;
+      this.stats.wireBytes += wireBytes;
     }
     this.stats.refused += n - i;
     return i;

@@ -13,9 +13,9 @@ import {
 } from '../../zc/meta.js';
 import { copyBytes, mappingOf, type Mapping } from '../../memory/copy.js';
 import { FreeBatch } from '../free-batch.js';
-import { ifindexOf, interfaceGone, linkState, receivedBefore, mtuOf, takeSocketError } from '../iface.js';
+import { LinkWatch, ifindexOf, mtuOf, takeSocketError } from '../iface.js';
 import { sleepSync } from '../../sleep.js';
-import { emptyStats, type Device, type DeviceOptions, type DeviceStats } from '../types.js';
+import { emptyStats, type Device, type DeviceOptions, type DeviceStats, type TxPending } from '../types.js';
 import { RxRing, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID } from './rx-ring.js';
 import {
   addPromiscuous, bindTo, ignoreOutgoing, joinFanout, packetSocket, readStats, setTxOptions, type FanoutOptions,
@@ -60,8 +60,9 @@ export interface PacketDeviceOptions extends DeviceOptions {
 
 export class PacketDevice implements Device {
   readonly name: string;
-  readonly ifname: string;
   readonly ifindex: number;
+  /** the interface's name: as opened, or as renamed since (it is followed by its index) */
+  get ifname(): string { return this.link.ifname; }
   readonly mode = 'standard' as const;
   readonly queues: readonly number[] = [];
   readonly port: number;
@@ -83,11 +84,12 @@ export class PacketDevice implements Device {
   private readonly counters: DeviceStats = emptyStats();
   private readonly kernel = { tp_packets: 0, tp_drops: 0, tp_freeze_q_cnt: 0 };
   private readonly txPath: PacketTx;
+  private readonly link: LinkWatch;
 
   constructor(name: string, ifname: string, o: PacketDeviceOptions) {
     this.name = name;
-    this.ifname = ifname;
     this.ifindex = ifindexOf(ifname);
+    this.link = new LinkWatch(name, ifname, this.ifindex, this.counters);
     this.port = o.port ?? 0;
     this.source = o.source;
     const m = o.memory;
@@ -207,14 +209,24 @@ export class PacketDevice implements Device {
     return this.txPath.flush();
   }
 
+  txPending(): TxPending {
+    if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
+    return this.txPath.pending();
+  }
+
   wait(timeoutMs: number): boolean {
     if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
     if (!this.rx) return false;
     if (this.rx.ready()) return true;
     const t0 = performance.now();
     const revents = native.poll(this.rxFd, POLLIN, timeoutMs);
-    if ((revents & POLL_FAULT) === 0) return revents !== 0;
-    return this.afterFault(timeoutMs - (performance.now() - t0));
+    if ((revents & POLL_FAULT) !== 0) return this.afterFault(timeoutMs - (performance.now() - t0));
+    if (revents !== 0) return true;
+    // An interface unregistered while down raises no new socket error (its
+    // hook is already off: packet_notifier sets sk_err only for a running
+    // socket), so an idle wait looks now and then (LinkWatch).
+    this.link.idle();
+    return false;
   }
 
   /**
@@ -227,9 +239,7 @@ export class PacketDevice implements Device {
    */
   private afterFault(leftMs: number): boolean {
     takeSocketError(this.rxFd);
-    const state = linkState(this.ifname, this.ifindex);
-    if (state === 'gone') throw interfaceGone(this.name, this.ifname, receivedBefore(this.counters.received));
-    if (state === 'down') this.counters.linkDowns++;
+    this.link.check(true);
     if (leftMs > 0) sleepSync(Math.min(leftMs, 1000));
     return this.rx!.ready();
   }

@@ -78,6 +78,14 @@ export class TxRing {
     return n;
   }
 
+  /** Bytes of the frames still in the ring (call reap() first): read from their headers, only when asked. */
+  pendingBytes(): number {
+    const u32 = this.map.u32, frames = this.frameCount, fw = this.frameSize >>> 2;
+    let bytes = 0;
+    for (let k = 0, t = this.tail; k < this.inRing; k++, t = t + 1 === frames ? 0 : t + 1) bytes += u32[t * fw + 1]; // tp_len
+    return bytes;
+  }
+
   /** Free slots from head on (call reap() first for an up-to-date answer). */
   room(): number {
     return this.frameCount - this.inRing;

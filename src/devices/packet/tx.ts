@@ -9,7 +9,7 @@ import { copyBytes, type Mapping } from '../../memory/copy.js';
 import { META_LEN, META_OFF, META_WORDS } from '../../zc/meta.js';
 import type { FreeBatch } from '../free-batch.js';
 import { TxKick } from '../iface.js';
-import { rejectSent, type DeviceStats } from '../types.js';
+import { rejectSent, type DeviceStats, type TxPending } from '../types.js';
 import { TX_DATA_MIN, type TxRing } from './tx-ring.js';
 
 const EMPTY32 = new Uint32Array(0);
@@ -101,6 +101,14 @@ export class PacketTx {
     if (!ring) return 0;
     this.d.counters.txCompleted += ring.reap();
     return ring.room();
+  }
+
+  /** Device.txPending: the frames left in the ring once those the kernel is done with are reaped (no kick). */
+  pending(): TxPending {
+    const ring = this.ring;
+    if (!ring) return { frames: 0, bytes: 0 };
+    this.d.counters.txCompleted += ring.reap();
+    return { frames: ring.inRing, bytes: ring.pendingBytes() };
   }
 
   /** Device.flush: kicks what waits in the ring; returns how many frames the kernel still has. */

@@ -17,8 +17,8 @@ import {
 } from '../../zc/meta.js';
 import { nowSecNsec } from '../clock.js';
 import { FreeBatch } from '../free-batch.js';
-import { checkQueue, ifindexOf, interfaceGone, linkState, receivedBefore, rxQueueCount } from '../iface.js';
-import { emptyStats, type Device, type DeviceMode, type DeviceOptions, type DeviceStats } from '../types.js';
+import { LinkWatch, checkQueue, ifindexOf, rxQueueCount } from '../iface.js';
+import { emptyStats, type Device, type DeviceMode, type DeviceOptions, type DeviceStats, type TxPending } from '../types.js';
 import { acquireXdp, releaseXdp, replaceXdpFilter, type XdpAttachMode, type XdpAttachment } from './attach.js';
 import { xskMapDelete, xskMapSet } from './bpf.js';
 import { raiseMemlock } from './memlock.js';
@@ -58,8 +58,9 @@ export interface XdpDeviceOptions extends DeviceOptions {
 
 export class XdpDevice implements Device {
   readonly name: string;
-  readonly ifname: string;
   readonly ifindex: number;
+  /** the interface's name: as opened, or as renamed since (it is followed by its index) */
+  get ifname(): string { return this.link.ifname; }
   readonly mode: DeviceMode;
   readonly queues: readonly number[];
   readonly port: number;
@@ -92,14 +93,13 @@ export class XdpDevice implements Device {
   /** the kernel's counters as last read, so stats() still answers after close() */
   private lastKernel: Record<string, number> = {};
   private rr = 0;
-  private linkCheckedAt = performance.now();
-  private linkWasDown = false;
+  private readonly link: LinkWatch;
 
   constructor(name: string, ifname: string, o: XdpDeviceOptions) {
     const m: BufferMemory = o.memory;
     this.name = name;
-    this.ifname = ifname;
     this.ifindex = ifindexOf(ifname);
+    this.link = new LinkWatch(name, ifname, this.ifindex, this.counters);
     this.port = o.port ?? 0;
     this.source = o.source;
     this.meta = m.meta;
@@ -272,29 +272,22 @@ export class XdpDevice implements Device {
     return this.txPath.flush();
   }
 
+  txPending(): TxPending {
+    if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
+    return this.txPath.pending();
+  }
+
   wait(timeoutMs: number): boolean {
     if (this.closed) throw new DeviceClosedError(`${this.name} is closed`);
     for (const s of this.rxSocks) if (s.rx!.loadProducer() !== s.rx!.local) return true;
     if (native.pollFds(this.fds, POLLIN, timeoutMs) > 0) return true;
-    this.checkLink();
+    // An AF_XDP socket whose interface is unregistered is unbound without a
+    // word to poll() (net/xdp/xsk.c, xsk_notifier: sk_err is set, xsk_poll
+    // reports nothing), so an idle wait looks (LinkWatch). A link that is down
+    // keeps the socket bound and the program attached: frames flow again when
+    // it is up.
+    this.link.idle();
     return false;
-  }
-
-  /**
-   * An AF_XDP socket whose interface is unregistered is unbound without a
-   * word to poll() (net/xdp/xsk.c, xsk_notifier: sk_err is set, xsk_poll
-   * reports nothing): so an idle wait looks, at most once a second, whether
-   * the interface is still there. A link that is down keeps the socket bound
-   * and the program attached: frames flow again when it is up.
-   */
-  private checkLink(): void {
-    const now = performance.now();
-    if (now - this.linkCheckedAt < 1000) return;
-    this.linkCheckedAt = now;
-    const state = linkState(this.ifname, this.ifindex);
-    if (state === 'gone') throw interfaceGone(this.name, this.ifname, receivedBefore(this.counters.received));
-    if (state === 'down' && !this.linkWasDown) this.counters.linkDowns++;
-    this.linkWasDown = state === 'down';
   }
 
   stats(): DeviceStats {

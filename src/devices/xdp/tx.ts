@@ -6,7 +6,7 @@
 import { META_LEN, META_OFF, META_WORDS } from '../../zc/meta.js';
 import type { FreeBatch } from '../free-batch.js';
 import { TxKick } from '../iface.js';
-import { rejectSent, type DeviceStats } from '../types.js';
+import { rejectSent, type DeviceStats, type TxPending } from '../types.js';
 import { highOf, indexOf } from './umem-addr.js';
 import type { XskSocket } from './xsk.js';
 
@@ -113,6 +113,31 @@ export class XdpTx {
       comp.publishConsumer(comp.local);
       c.txCompleted += n;
     }
+  }
+
+  /**
+   * Device.txPending, after reclaiming (no kick). Every descriptor put on a
+   * socket's TX ring comes back once on its completion ring, sent or dropped
+   * (see kick), so a socket's pending frames are its last tx.local -
+   * comp.local descriptors, and their lengths are still in the TX ring: we
+   * only write a slot again once the kernel has taken it. A zero-copy driver
+   * could hold, besides a full TX ring, up to a completion ring's worth more,
+   * whose slots were written again: those count as frames, their bytes as
+   * the mean of the rest.
+   */
+  pending(): TxPending {
+    this.reclaim();
+    let frames = 0, bytes = 0;
+    for (const s of this.socks) {
+      const tx = s.tx!, u32 = tx.u32;
+      const n = (tx.local - s.comp!.local) >>> 0;
+      const readable = n < tx.size ? n : tx.size;
+      let b = 0;
+      for (let i = 1; i <= readable; i++) b += u32[tx.entry((tx.local - i) >>> 0) + 2];
+      frames += n;
+      bytes += n > readable ? Math.round((b / readable) * n) : b;
+    }
+    return { frames, bytes };
   }
 
   /** Device.flush: kicks what waits, reclaims what completed; returns what is still in flight. */
