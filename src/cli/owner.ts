@@ -100,8 +100,6 @@ export interface OwnerRun {
   queues: number;
   /** received packets not delivered anywhere, for this command's meaning of "delivered" */
   drops(s: WorkerStats): number;
-  /** bytes of the received packets, from the queue counters (default: all queues added up) */
-  bytes?: (perQueueInBytes: number[]) => number;
 }
 
 /** Runs until SIGINT/SIGTERM/--duration; prints lines; returns the JSON object printed at exit. */
@@ -118,19 +116,21 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
   const quiet = Boolean(a.quiet) || Boolean(a.json);
   const lines = statsReport((l) => console.log(l));
   const perQueue = Boolean(a['per-queue']);
-  const sum = (v: number[]) => v.reduce((x, y) => x + y, 0);
-  const qBytes = () => (r.bytes ?? sum)(Array.from({ length: queues }, (_, q) => c.queueCounters(q).inBytes));
-  const totals = () => { const s = handle.stats(); return { packets: s.received, bytes: qBytes(), drops: r.drops(s) }; };
+  // packets and bytes of what the inputs delivered, everywhere (lines, JSON, metrics): what the
+  // queues took (forwarded, copies of a group included) is in the per-queue counters
+  const totals = () => { const s = handle.stats(); return { packets: s.received, bytes: s.receivedBytes, drops: r.drops(s) }; };
   const collect = (): Sample[] => {
     const s = handle.stats();
     const out: Sample[] = [
       { name: `ringzero_${r.command}_received_total`, help: 'packets received from the inputs', value: s.received },
+      { name: `ringzero_${r.command}_received_bytes_total`, help: 'bytes of the packets received from the inputs', value: s.receivedBytes },
       { name: `ringzero_${r.command}_forwarded_total`, help: 'packets accepted by the outputs', value: s.sent },
       { name: `ringzero_${r.command}_drops_total`, help: 'received packets not delivered', value: r.drops(s) },
     ];
     for (let q = 0; q < queues; q++) {
       const k = c.queueCounters(q);
       out.push({ name: 'ringzero_queue_in_total', help: 'packets accepted by the queue', value: k.in, labels: { cluster: c.id, queue: q } });
+      out.push({ name: 'ringzero_queue_in_bytes_total', help: 'bytes of the packets accepted by the queue', value: k.inBytes, labels: { cluster: c.id, queue: q } });
       out.push({ name: 'ringzero_queue_out_total', help: 'packets taken by the consumer', value: k.out, labels: { cluster: c.id, queue: q } });
       out.push({ name: 'ringzero_queue_drops_total', help: 'packets dropped because the queue was full', value: k.dropFull, labels: { cluster: c.id, queue: q } });
     }
@@ -182,7 +182,7 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
   const perQ = Array.from({ length: queues }, (_, q) => c.queueCounters(q));
   const out = {
     packets: final.received,
-    bytes: (r.bytes ?? sum)(perQ.map((k) => k.inBytes)),
+    bytes: final.receivedBytes,
     drops: r.drops(final),
     duration_s: result.duration_s,
     pps: result.duration_s > 0 ? final.received / result.duration_s : 0,

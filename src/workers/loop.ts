@@ -12,6 +12,8 @@ const MAX_SLEEP_MS = 1;
 
 export interface LoopEnv {
   counters: Float64Array;
+  /** the cluster's buffer metadata (the lengths RECEIVED_BYTES adds up) */
+  meta: Uint32Array;
   /** word 0 becomes non-zero to stop; notified so a sleeping worker wakes at once */
   stop: Int32Array;
   busy: boolean;
