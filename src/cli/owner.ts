@@ -171,13 +171,15 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
   } finally {
     // fall through to the final stats in every case
   }
+  // A worker (or a pipeline stage) that failed: the summary of what was done first, as count and
+  // dump give theirs, then its error is the command's (exit 1).
   let final: WorkerStats;
+  let failure: unknown = null;
   try {
     final = await handle.stop();
   } catch (e) {
-    c.close(); // consumers see ERR_RINGZERO_CLUSTER_CLOSED; the worker's error is the command's
-    await unplug();
-    throw e;
+    failure = e;
+    final = handle.stats(); // the counters as the worker left them
   }
   const perQ = Array.from({ length: queues }, (_, q) => c.queueCounters(q));
   const out = {
@@ -204,5 +206,6 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
     console.error(`${thousands(out.cut)} frames were longer than the ${thousands(bufferSize)}-byte cluster buffers: each kept its first bytes, ` +
       'with its true length as the wire length (jumbo or GSO frames on a standard device: lower the MTU, or turn GRO/GSO off with ethtool -K)');
   }
+  if (failure) throw failure;
   return out;
 }
