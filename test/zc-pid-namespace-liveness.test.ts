@@ -109,8 +109,11 @@ test('seen from another PID namespace, every slot of an owner and of its worker 
       assert.ok(a.heartbeatAgeMs < 1500, `${a.role} ${a.target} (tid ${a.tid}): heartbeat ${a.heartbeatAgeMs} ms ago`);
     }
   } finally {
-    await w.stop();
-    c.close();
+    try {
+      await w.stop();
+    } finally {
+      c.close();
+    }
   }
 });
 

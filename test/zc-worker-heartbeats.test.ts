@@ -38,8 +38,11 @@ test('an owner with stallTimeoutMs leaves a running worker thread its queues and
       pool.detach();
     }
   } finally {
-    await w.stop();
-    c.close();
+    try {
+      await w.stop();
+    } finally {
+      c.close();
+    }
   }
 });
 
@@ -52,8 +55,11 @@ test('a guest\'s worker thread is not declared dead while it runs', async () => 
     await sleep(2500);
     assert.deepEqual(workerSlots(c), ALL_LIVE);
   } finally {
-    await w.stop();
-    g.close();
-    c.close();
+    try {
+      await w.stop();
+    } finally {
+      g.close();
+      c.close();
+    }
   }
 });
