@@ -6,10 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
-import { BIN, start, until } from './helpers/cli.js';
+import { BIN, freePort, start, until } from './helpers/cli.js';
 import { testClusterId } from './helpers/zc-procs.js';
 import { Cluster } from '../src/zc/cluster.js';
 import { META_LEN, META_WORDS } from '../src/zc/meta.js';
@@ -35,14 +33,6 @@ function feeder() {
     },
     close() { prod.close(); pool.detach(); c.close(); },
   };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 test('dump -w FILE prints the per-second stats lines and serves --metrics', async () => {

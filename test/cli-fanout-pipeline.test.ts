@@ -1,7 +1,7 @@
 // ringzero fanout and pipeline end to end on a veth pair: every consumer of
 // a fanout gets every packet; a pipeline passes every packet through its
 // stages (threads or processes) to the last queue; a stage that dies ends
-// the pipeline with its reason.
+// the pipeline with the summary of what was done, then its reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createVethPair, type VethPair } from './helpers/netns.js';
@@ -70,17 +70,22 @@ for (const processes of [false, true]) {
   });
 }
 
-test('pipeline --processes: a SIGKILLed stage ends the owner with exit 1 and ERR_RINGZERO_STAGE_DIED naming the stage', { skip }, async () => {
+test('pipeline --processes --json: a SIGKILLed stage ends the owner with the summary of what was done, then exit 1 and ERR_RINGZERO_STAGE_DIED naming the stage', { skip }, async () => {
   const veth = createVethPair();
   const id = testClusterId();
   try {
-    const p = start(['pipeline', '-i', `zc:${veth.host}`, '-c', String(id), '-s', '2', '--processes', '--quiet']);
+    const p = start(['pipeline', '-i', `zc:${veth.host}`, '-c', String(id), '-s', '2', '--processes', '--json']);
     await until(() => p.err().includes('Run the consumer') || p.p.exitCode !== null, 'pipeline');
     const stages = execFileSync('pgrep', ['-P', String(p.p.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
     assert.equal(stages.length, 2, 'two stage processes');
+    send(veth, 100);
+    await sleep(300); // the head has forwarded them
     process.kill(stages[1], 'SIGKILL');
     const r = await p.done;
     assert.equal(r.code, 1, r.err);
+    const j = lastJson(r.out);
+    assert.equal(j.packets, 100, 'what the head received');
+    assert.equal(j.queues[0].packets, 100);
     assert.match(r.err, new RegExp(`stage 2 \\(process ${stages[1]}, queue 1 -> queue 2\\) ended while the pipeline ran.*signal SIGKILL.*nothing drains queue 1 any more.*\\[ERR_RINGZERO_STAGE_DIED\\]`));
     // Nothing left behind: the other stage stopped, the region removed.
     for (const pid of stages) assert.throws(() => process.kill(pid, 0), /ESRCH/);

@@ -1,7 +1,8 @@
 // PcapReader's matchAlignment (what the pcap: device uses): each packet lands
 // 0..3 bytes past its slot offset, agreeing mod 4 with its place in the file,
 // the offset used is written back, the bytes are exact, and the room left in
-// the slot is respected (a packet that no longer fits is cut and counted).
+// the slot is respected: a packet the shift would cut is not shifted, so a slot
+// keeps every packet that fits it; a longer one is cut and counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PcapReader, createPacketRecords } from '../src/pcap/index.js';
@@ -59,17 +60,23 @@ test('pcapng: the same for enhanced packet blocks (always 4-aligned in the file)
   }
 });
 
-test('the shift comes out of the slot room: a packet that fills its slot is cut by the shift and counted', () => {
-  // one 101-byte packet: data at file offset 40 (0 mod 4); the slot starts at 1 (1 mod 4) -> shift 3
-  const pkts = makePackets(1, 13, 101, 101);
+test('a packet the shift would cut stays unshifted and whole; only one longer than its slot is cut and counted', () => {
+  // 101-byte packets: data at file offset 40 (0 mod 4), then 157 (1 mod 4); the slots start at 1 mod 4
+  const pkts = makePackets(3, 13, 101, 101);
+  pkts[2].data = Uint8Array.from({ length: 103 }, (_, k) => k);
   const r = PcapReader.openSync(buildPcap(pkts), { matchAlignment: true });
-  const mem = new Uint8Array(new SharedArrayBuffer(256));
-  const rec = createPacketRecords(1);
-  rec.offset[0] = 1;
-  assert.equal(r.readBurst(mem, 101, rec, 1), 1);
-  assert.equal(rec.offset[0], 4);
-  assert.equal(rec.caplen[0], 98);
+  const mem = new Uint8Array(new SharedArrayBuffer(1024));
+  const rec = createPacketRecords(3);
+  rec.offset[0] = 1; rec.offset[1] = 257; rec.offset[2] = 513;
+  assert.equal(r.readBurst(mem, 101, rec, 3), 3);
+  // a shift by 3 (packet 0) or 0 (packet 1) would leave 98 or 101 bytes of room
+  assert.equal(rec.offset[0], 1, 'no shift: it would cut the packet');
+  assert.equal(rec.offset[1], 257, 'already aligned');
+  assert.equal(rec.offset[2], 513, 'too long anyway: cut where the whole slot is kept');
+  assert.deepEqual(rec.caplen.slice(0, 3), Uint32Array.of(101, 101, 101));
   assert.equal(r.stats.cutToCapacity, 1);
-  assert.deepEqual(mem.subarray(4, 102), pkts[0].data.subarray(0, 98));
-  assert.equal(mem[102], 0, 'nothing written past the slot');
+  assert.deepEqual(mem.subarray(1, 102), pkts[0].data);
+  assert.deepEqual(mem.subarray(257, 358), pkts[1].data);
+  assert.deepEqual(mem.subarray(513, 614), pkts[2].data.subarray(0, 101));
+  assert.equal(mem[102] + mem[358] + mem[614], 0, 'nothing written past a slot');
 });

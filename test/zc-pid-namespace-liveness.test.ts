@@ -1,7 +1,8 @@
 // Liveness across PID namespaces (containers): pids there mean nothing in
 // ours, so an owner or a consumer in another PID namespace is judged by its
 // heartbeat, never by looking its pid up in our /proc. Each test runs real
-// processes under `unshare --pid --fork --mount-proc` (their pid is 1).
+// processes under `unshare --pid --fork --mount-proc` (their pid is 1). Every
+// live slot's heartbeat stays fresh, a worker thread's included.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import { removeRegion, SHM_DIR } from '../src/memory/region.js';
 import { ROLE } from '../src/zc/layout.js';
 import { firstOf, needRoot, needTool } from './helpers/env.js';
 import { testClusterId } from './helpers/zc-procs.js';
+import { startFanout } from '../src/workers/index.js';
 import { BIN, sleep, start, until } from './helpers/cli.js';
 import { spawn } from 'node:child_process';
 
@@ -85,6 +87,33 @@ test('a consumer in another PID namespace is not reclaimed by the owner while it
     consumer.p.kill('SIGKILL');
     await consumer.done;
     c.close();
+  }
+});
+
+test('seen from another PID namespace, every slot of an owner and of its worker thread is live with a fresh heartbeat', { skip }, async () => {
+  const id = testClusterId();
+  // the worker consumes queue 0, owns pool 1 and produces on queues 1 and 2: four slots of one thread
+  const c = Cluster.create({ id, buffers: 512, pools: 2, queues: 3, queuePools: [0, 1, 1], queueLength: 64, hugepages: 'never' });
+  const w = startFanout(c, { inputs: [0], outputs: [1, 2], pool: 1 });
+  try {
+    await w.ready;
+    await sleep(3500); // longer than the guest timeout: a slot nobody beats is 3.5 s old by now
+    const s = spawnSync(UNSHARE, ['--pid', '--fork', '--mount-proc', process.execPath, BIN, 'stats', '-c', String(id), '--json'], { encoding: 'utf8' });
+    assert.equal(s.status, 0, s.stderr);
+    const slots = JSON.parse(s.stdout).attached as Array<{ role: string; target: number; state: string; tid: number; foreignPidNs: boolean; heartbeatAgeMs: number }>;
+    const worker = slots.filter((a) => a.role !== 'owner');
+    assert.deepEqual(worker.map((a) => `${a.role} ${a.target}`).sort(), ['consumer 0', 'pool 1', 'producer 1', 'producer 2']);
+    for (const a of slots) {
+      assert.equal(a.state, 'live', `${a.role} ${a.target}`);
+      assert.equal(a.foreignPidNs, true);
+      assert.ok(a.heartbeatAgeMs < 1500, `${a.role} ${a.target} (tid ${a.tid}): heartbeat ${a.heartbeatAgeMs} ms ago`);
+    }
+  } finally {
+    try {
+      await w.stop();
+    } finally {
+      c.close();
+    }
   }
 });
 

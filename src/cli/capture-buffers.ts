@@ -23,8 +23,6 @@ import { XDP_MAX_CHUNK, XDP_PACKET_HEADROOM } from '../devices/xdp/device.js';
 const MAX_BUFFER = 65536;
 /** Ethernet header plus one 802.1Q tag, beyond the MTU. */
 const L2_OVERHEAD = 18;
-/** The standard device and the file reader shift a frame by up to 3 bytes to copy it in words. */
-const ALIGN_SLACK = 3;
 /** The region a capture input maps: at most this many bytes of buffers, unless that leaves fewer than MIN_BUFFERS. */
 const REGION_BYTES = 64 << 20;
 const MIN_BUFFERS = 1024;
@@ -48,7 +46,9 @@ export function captureBuffers(spec: string, snaplen = 262144): { bufferSize: nu
     const frame = Math.min(snaplen, mtu + L2_OVERHEAD);
     return { bufferSize: Math.min(XDP_MAX_CHUNK, Math.max(2048, pow2AtLeast(frame + XDP_PACKET_HEADROOM))), buffers: XDP_BUFFERS };
   }
-  const bufferSize = Math.min(MAX_BUFFER, Math.max(2048, pow2AtLeast(Math.min(snaplen, MAX_BUFFER) + ALIGN_SLACK)));
+  // The standard device and the file reader shift a frame by up to 3 bytes to copy it in words,
+  // but not a frame the shift would cut: a buffer keeps every frame that fits it (no slack needed).
+  const bufferSize = Math.min(MAX_BUFFER, Math.max(2048, pow2AtLeast(Math.min(snaplen, MAX_BUFFER))));
   return { bufferSize, buffers: Math.min(XDP_BUFFERS, Math.max(MIN_BUFFERS, REGION_BYTES / bufferSize)) };
 }
 
@@ -68,7 +68,7 @@ export function ownedBufferSize(names: readonly string[]): number {
     if (name === '' || name.startsWith('pcap:')) continue; // a queue or a file: no MTU
     const zc = name.startsWith('zc:');
     const mtu = mtuOf((zc ? name.slice(3) : name).split('@')[0]);
-    const need = zc ? mtu + L2_OVERHEAD + XDP_PACKET_HEADROOM : mtu + L2_OVERHEAD + ALIGN_SLACK;
+    const need = zc ? mtu + L2_OVERHEAD + XDP_PACKET_HEADROOM : mtu + L2_OVERHEAD;
     size = Math.max(size, Math.min(zc ? XDP_MAX_CHUNK : MAX_OWNED_BUFFER, pow2AtLeast(need)));
   }
   return size;

@@ -7,11 +7,13 @@ import { intFlag, UsageError, type Parsed } from './args.js';
 import { linkState, nameOf } from '../devices/iface.js';
 import { longFrameWarning } from '../devices/xdp/frame-limit.js';
 import { PacketDevice, XdpDevice } from '../devices/index.js';
+import { PcapDevice } from '../devices/pcap.js';
 import { parseQueueSpec, type Input } from './endpoint.js';
 import { reloadOnSigusr1, type FilterChoice } from './filter-option.js';
 import { serveTotals } from './metrics.js';
 import type { Totals } from './loop.js';
 import { ClusterClosedError } from '../errors.js';
+import { thousands } from './format.js';
 
 /** 'queue': zc:CLUSTER@QUEUE of another process; 'file': pcap:FILE; 'device': a network interface. */
 export type InputKind = 'queue' | 'file' | 'device';
@@ -123,4 +125,29 @@ export function recvOrEnd(input: Input, out: Uint32Array, max: number, ended: (c
     else ended(null, e);
     return -1;
   }
+}
+
+/**
+ * The frames of `input` not kept whole, and what to tell the user about them
+ * (read before the input closes): those longer than a cluster buffer, and a
+ * capture file's records longer than the snaplen it gives their interface
+ * (cut to it, as tcpdump -r reads them). Each keeps its true length as the
+ * wire length.
+ */
+export function cutFrames(input: Input): { cut: number; notices: string[] } {
+  const d = input.device;
+  if (d === null) return { cut: 0, notices: [] };
+  const notices: string[] = [];
+  const buffers = d.stats().rxTruncated;
+  if (buffers > 0) {
+    notices.push(`${thousands(buffers)} frames were longer than the ${thousands(input.cluster.layout.bufferSize - input.cluster.layout.headroom)}-byte ` +
+      'cluster buffers: each kept its first bytes, with its true length as the wire length');
+  }
+  const snap = d instanceof PcapDevice ? d.cutToSnaplen : 0;
+  if (snap > 0) {
+    const of = d instanceof PcapDevice && d.snaplen > 0 ? ` (${thousands(d.snaplen)} bytes for its first interface)` : '';
+    notices.push(`${thousands(snap)} records were longer than the snaplen their file gives their interface${of}: each kept its ` +
+      'first snaplen bytes, as tcpdump -r reads them (Wireshark shows the whole record), with its true length as the wire length');
+  }
+  return { cut: buffers + snap, notices };
 }

@@ -11,7 +11,7 @@ import { formatSummary, PacketInfo } from '../net/index.js';
 import { META_NSEC, META_SEC } from '../zc/meta.js';
 import { FILTER_FLAGS, filterFromArgs } from './filter-option.js';
 
-import { inputKind, metricsPortFlag, recvOrEnd, refuseFlag, startExtras, startNotices } from './capture.js';
+import { cutFrames, inputKind, metricsPortFlag, recvOrEnd, refuseFlag, startExtras, startNotices } from './capture.js';
 
 /**
  * Packets per receive. 256, not 64: the per-burst work (ring indices, clock
@@ -64,6 +64,7 @@ export async function countCommand(argv: string[]): Promise<number> {
   let ended: string | null = null;
   let failure: unknown = null;
   let result: LoopResult;
+  let cut: string[] = [];
   const totals = () => ({ packets, bytes, drops: input.drops() });
   try {
     const undo = await startExtras(input, { core, filter, metricsPort, command: 'count', what: 'received', totals, log: (m) => console.error(`count: ${m}`) });
@@ -108,9 +109,12 @@ export async function countCommand(argv: string[]): Promise<number> {
       undo();
     }
   } finally {
+    // frames not kept whole: -v showed their first bytes (the counts are of wire bytes, whole)
+    cut = cutFrames(input).notices;
     input.close();
   }
   if (ended) console.error(`count: ${ended}`);
+  for (const m of cut) console.error(`count: ${m}`);
   // The reader of standard output went away (count | head -1): nothing more to say there.
   if (result.reason === 'output-closed' && !failure) return 0;
   if (a.json) {

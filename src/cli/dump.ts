@@ -18,7 +18,7 @@ import { runLoop, type LoopResult } from './loop.js';
 import { statsReport, thousands } from './format.js';
 import { FILTER_FLAGS, filterFromArgs } from './filter-option.js';
 import { errnoOf, PcapWriteError } from '../errors.js';
-import { inputKind, metricsPortFlag, recvOrEnd, refuseFlag, startExtras, startNotices } from './capture.js';
+import { cutFrames, inputKind, metricsPortFlag, recvOrEnd, refuseFlag, startExtras, startNotices } from './capture.js';
 import { checkOutputFile, outputFileError } from './output-file.js';
 
 const FLAGS: FlagSpec[] = [
@@ -78,8 +78,8 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   let failure: unknown = null;
   let writer: PcapWriter | null = null;
   let result: LoopResult;
-  let drops = 0, kernel = 0, cut = 0;
-  const bufferSize = input.cluster.layout.bufferSize;
+  let drops = 0, kernel = 0;
+  let cut: { cut: number; notices: string[] } = { cut: 0, notices: [] };
   const outputError = (e: unknown): Error => {
     if (e instanceof PcapWriteError) {
       // What the files hold: the writer cut a torn record off, or could not create the next file.
@@ -125,18 +125,18 @@ export async function dumpCommand(argv: string[]): Promise<number> {
     drops = input.drops();
     kernel = input.device ? input.device.stats().kernelDrops : 0;
     // frames longer than a cluster buffer (64 KiB by default, capture-buffers.ts) keep what fits
-    cut = input.device ? input.device.stats().rxTruncated : 0;
+    cut = cutFrames(input);
     input.close();
   }
   if (ended) log(ended);
   const files = writer.stats.files;
   if (a.json) {
     // The JSON goes to standard output unless the capture itself does.
-    (toStdout ? process.stderr : process.stdout).write(JSON.stringify({ packets: captured, bytes: wireBytesWritten(writer), drops, kernel_drops: kernel, queue_drops: input.device ? 0 : drops, duration_s: result.duration_s, pps: result.pps, files, cut }) + '\n');
+    (toStdout ? process.stderr : process.stdout).write(JSON.stringify({ packets: captured, bytes: wireBytesWritten(writer), drops, kernel_drops: kernel, queue_drops: input.device ? 0 : drops, duration_s: result.duration_s, pps: result.pps, files, cut: cut.cut }) + '\n');
   } else {
     log(`${thousands(captured)} packets captured, ${thousands(kernel)} dropped by the kernel, ${thousands(input.device ? 0 : drops)} dropped by the queue, ${files} file${files === 1 ? '' : 's'}`);
   }
-  if (cut > 0) log(`${thousands(cut)} frames were longer than the ${thousands(bufferSize)}-byte cluster buffers: each kept its first bytes, with its true length as the wire length`);
+  for (const m of cut.notices) log(m);
   if (failure) throw failure;
   return ended && !/shut down by its owner/.test(ended) ? 1 : 0;
 }

@@ -25,8 +25,6 @@ export async function fanoutCommand(argv: string[]): Promise<number> {
   await whenReady(handle, cluster);
   console.error(consumerHints(cluster, n, names, typeof a.filter === 'string'));
   // A packet is delivered when every queue took it: drops = copies due - copies accepted.
-  await runOwner(a, { command: 'fanout', cluster, handle, queues: n, drops: (s) => Math.max(0, s.received * n - s.sent),
-    // every queue gets every packet: the fullest queue saw them all (unless it dropped too)
-    bytes: (b) => Math.max(...b) });
+  await runOwner(a, { command: 'fanout', cluster, handle, queues: n, drops: (s) => Math.max(0, s.received * n - s.sent) });
   return 0;
 }

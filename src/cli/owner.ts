@@ -106,8 +106,6 @@ export interface OwnerRun {
   queues: number;
   /** received packets not delivered anywhere, for this command's meaning of "delivered" */
   drops(s: WorkerStats): number;
-  /** bytes of the received packets, from the queue counters (default: all queues added up) */
-  bytes?: (perQueueInBytes: number[]) => number;
 }
 
 /** Runs until SIGINT/SIGTERM/--duration; prints lines; returns the JSON object printed at exit. */
@@ -124,19 +122,21 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
   const quiet = Boolean(a.quiet) || Boolean(a.json);
   const lines = statsReport((l) => console.log(l));
   const perQueue = Boolean(a['per-queue']);
-  const sum = (v: number[]) => v.reduce((x, y) => x + y, 0);
-  const qBytes = () => (r.bytes ?? sum)(Array.from({ length: queues }, (_, q) => c.queueCounters(q).inBytes));
-  const totals = () => { const s = handle.stats(); return { packets: s.received, bytes: qBytes(), drops: r.drops(s) }; };
+  // packets and bytes of what the inputs delivered, everywhere (lines, JSON, metrics): what the
+  // queues took (forwarded, copies of a group included) is in the per-queue counters
+  const totals = () => { const s = handle.stats(); return { packets: s.received, bytes: s.receivedBytes, drops: r.drops(s) }; };
   const collect = (): Sample[] => {
     const s = handle.stats();
     const out: Sample[] = [
       { name: `ringzero_${r.command}_received_total`, help: 'packets received from the inputs', value: s.received },
+      { name: `ringzero_${r.command}_received_bytes_total`, help: 'bytes of the packets received from the inputs', value: s.receivedBytes },
       { name: `ringzero_${r.command}_forwarded_total`, help: 'packets accepted by the outputs', value: s.sent },
       { name: `ringzero_${r.command}_drops_total`, help: 'received packets not delivered', value: r.drops(s) },
     ];
     for (let q = 0; q < queues; q++) {
       const k = c.queueCounters(q);
       out.push({ name: 'ringzero_queue_in_total', help: 'packets accepted by the queue', value: k.in, labels: { cluster: c.id, queue: q } });
+      out.push({ name: 'ringzero_queue_in_bytes_total', help: 'bytes of the packets accepted by the queue', value: k.inBytes, labels: { cluster: c.id, queue: q } });
       out.push({ name: 'ringzero_queue_out_total', help: 'packets taken by the consumer', value: k.out, labels: { cluster: c.id, queue: q } });
       out.push({ name: 'ringzero_queue_drops_total', help: 'packets dropped because the queue was full', value: k.dropFull, labels: { cluster: c.id, queue: q } });
     }
@@ -177,18 +177,20 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
   } finally {
     // fall through to the final stats in every case
   }
+  // A worker (or a pipeline stage) that failed: the summary of what was done first, as count and
+  // dump give theirs, then its error is the command's (exit 1).
   let final: WorkerStats;
+  let failure: unknown = null;
   try {
     final = await handle.stop();
   } catch (e) {
-    c.close(); // consumers see ERR_RINGZERO_CLUSTER_CLOSED; the worker's error is the command's
-    await unplug();
-    throw e;
+    failure = e;
+    final = handle.stats(); // the counters as the worker left them
   }
   const perQ = Array.from({ length: queues }, (_, q) => c.queueCounters(q));
   const out = {
     packets: final.received,
-    bytes: (r.bytes ?? sum)(perQ.map((k) => k.inBytes)),
+    bytes: final.receivedBytes,
     drops: r.drops(final),
     duration_s: result.duration_s,
     pps: result.duration_s > 0 ? final.received / result.duration_s : 0,
@@ -210,5 +212,6 @@ export async function runOwner(a: Parsed, r: OwnerRun): Promise<Record<string, u
     console.error(`${thousands(out.cut)} frames were longer than the ${thousands(bufferSize)}-byte cluster buffers: each kept its first bytes, ` +
       'with its true length as the wire length (jumbo or GSO frames on a standard device: lower the MTU, or turn GRO/GSO off with ethtool -K)');
   }
+  if (failure) throw failure;
   return out;
 }

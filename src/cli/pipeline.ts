@@ -96,7 +96,6 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
   const handle: WorkerHandle = { ready: head.ready, done: Promise.race([head.done, stageDied]), stats: () => head.stats(), stop: stopAll };
   await runOwner(a, {
     command: 'pipeline', cluster, handle, queues,
-    bytes: (b) => b[0], // the first queue takes everything the head received
     drops: (s) => Math.max(0, s.received - s.sent) + stageHandles.reduce((d, h) => { const t = h.stats(); return d + t.drops.fn + t.drops.full + t.drops.invalid + t.drops.error; }, 0),
   });
   return 0;

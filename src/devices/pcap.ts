@@ -196,6 +196,16 @@ export class PcapDevice implements Device {
 
   txPending(): TxPending { return { frames: 0, bytes: 0 }; }
 
+  /**
+   * Records longer than the snaplen the file gives their interface: delivered
+   * cut to it, as libpcap (tcpdump -r) reads them; Wireshark keeps them whole.
+   * Not in rxTruncated, which counts what the cluster buffers cut.
+   */
+  get cutToSnaplen(): number { return this.reader.stats.clampedToSnaplen; }
+
+  /** The file's snaplen (classic) or its first interface's (pcapng); 0 = none. */
+  get snaplen(): number { return this.reader.snaplen; }
+
   stats(): DeviceStats {
     // rxTruncated: records longer than a cluster buffer; records the file itself holds cut (caplen < wirelen) are not ours to count
     return { ...this.st, rxTruncated: this.reader.stats.cutToCapacity, kernel: { ...this.reader.stats } as unknown as Record<string, number> };

@@ -86,7 +86,7 @@ export class ClassicParser extends RecordParser {
       let len = incl;
       if (len > this.clampLen) { len = this.clampLen; stats.clampedToSnaplen++; }
       const from = rb.mapBase + p + HDR;
-      const room = this.place(rec, n, from, dstBase, capacity);
+      const room = this.place(rec, n, from, dstBase, capacity, len);
       if (len > room) { len = room; stats.cutToCapacity++; }
       copyBytes(rb.map, from, dst, dstBase + rec.offset[n], len);
       rec.caplen[n] = len;

@@ -18,7 +18,8 @@
 //   r.ended, r.needsInput (stream source: `await r.fill()` then call readBurst again), r.stats, r.close()
 //   options: bufferSize (1 MiB), buffer (reuse one Uint8Array across readers), onTruncated, maxBlockLength, name,
 //            matchAlignment (packet i lands 0..3 bytes past rec.offset[i], at its alignment in the
-//            file, and rec.offset[i] is updated: whole-word copies; the pcap: device uses it)
+//            file, and rec.offset[i] is updated: whole-word copies; the pcap: device uses it; a
+//            packet the shift would cut stays at rec.offset[i], so `capacity` bytes always fit)
 //            oneLinkType (refuse a pcapng file whose interfaces mix link types, as tcpdump does:
 //            PcapLinkTypesError ERR_RINGZERO_PCAP_MIXED_LINK_TYPES; the pcap: device uses it)
 // The caller sets rec.offset[0..max) BEFORE the call (where each packet may go, `capacity`

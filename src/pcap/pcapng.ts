@@ -99,7 +99,7 @@ export class PcapngParser extends RecordParser {
             const snap = ifs.snap[ifid];
             if (snap !== 0 && caplen > snap) { caplen = snap; stats.clampedToSnaplen++; }
             const from = rb.mapBase + p + 28;
-            const room = this.place(rec, n, from, dstBase, capacity);
+            const room = this.place(rec, n, from, dstBase, capacity, caplen);
             if (caplen > room) { caplen = room; stats.cutToCapacity++; }
             copyBytes(rb.map, from, dst, dstBase + rec.offset[n], caplen);
             rec.caplen[n] = caplen;
@@ -196,7 +196,7 @@ export class PcapngParser extends RecordParser {
           dataAt = p + 28;
         }
         const from = rb.mapBase + dataAt;
-        const room = this.place(rec, n, from, dstBase, capacity);
+        const room = this.place(rec, n, from, dstBase, capacity, caplen);
         if (caplen > room) { caplen = room; stats.cutToCapacity++; }
         copyBytes(rb.map, from, dst, dstBase + rec.offset[n], caplen);
         rec.caplen[n] = caplen;

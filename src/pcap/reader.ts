@@ -37,7 +37,8 @@ export interface PcapReaderOptions {
    * alignment mod 4 as in the file, and write the offset used back to
    * rec.offset[i]. Copies then move whole words (about 2x faster for
    * odd-sized records), and a file copied to a file keeps that alignment.
-   * Room per slot stays `capacity` bytes from the given offset.
+   * Room per slot stays `capacity` bytes from the given offset: a packet the
+   * shift would cut is delivered unshifted instead, so it stays whole.
    */
   matchAlignment?: boolean;
   /**

@@ -6,7 +6,7 @@
 import { META_HASH, META_LEN, META_OFF, META_PORT, META_WORDS } from '../zc/meta.js';
 import { PacketInfo } from '../net/packet-info.js';
 import { FLOW_HASHES } from '../net/hash.js';
-import { C } from './counters.js';
+import { C, burstBytes } from './counters.js';
 import { finish, Idler, stopped, type LoopEnv } from './loop.js';
 import type { Endpoints, Input } from './endpoints.js';
 import { PacketView, type PacketFunction } from './packet-view.js';
@@ -94,6 +94,7 @@ export function makePicker(cluster: Cluster, mode: HashMode, fn: PacketFunction 
 
 export function runBalancer(env: LoopEnv, ep: Endpoints, picker: Picker, setError: (e: string) => void): void {
   const c = env.counters;
+  const meta = env.meta;
   const B = env.burst;
   const inputs = ep.inputs;
   const outputs = ep.outputs;
@@ -120,6 +121,7 @@ export function runBalancer(env: LoopEnv, ep: Endpoints, picker: Picker, setErro
       continue;
     }
     idler.busyAgain(n);
+    const inBytes = burstBytes(meta, burst, n);
     current.input = input;
     let nd = 0;
     let dFn = 0;
@@ -165,6 +167,7 @@ export function runBalancer(env: LoopEnv, ep: Endpoints, picker: Picker, setErro
       c[C.DROP_ERROR] += dError;
       setError(picker.lastError);
     }
+    c[C.RECEIVED_BYTES] += inBytes;
     c[C.RECEIVED] += n; // last: a reader that sees it sees the whole burst counted
   }
   finish(env, ep);

@@ -2,6 +2,8 @@
 // worker once per burst and read by anyone holding the buffer (the handle's
 // stats(), the CLI's stats lines). Each drop reason has its own word.
 
+import { META_LEN, META_WORDS } from '../zc/meta.js';
+
 export const MAX_OUTPUTS = 64;
 
 /** Word indices (Float64Array). */
@@ -46,13 +48,17 @@ export const C = {
   INPUT_KERNEL_DROPS: 16 + 2 * MAX_OUTPUTS,
   /** frames longer than a cluster buffer, cut to it by the input devices (refreshed with the kernel drops) */
   INPUT_TRUNCATED: 17 + 2 * MAX_OUTPUTS,
+  /** bytes of the packets taken from the inputs (META_LEN, as a queue counts its bytes): what RECEIVED counts */
+  RECEIVED_BYTES: 18 + 2 * MAX_OUTPUTS,
 } as const;
 
-export const COUNTER_WORDS = 18 + 2 * MAX_OUTPUTS;
+export const COUNTER_WORDS = 19 + 2 * MAX_OUTPUTS;
 
 export interface WorkerStats {
   state: 'starting' | 'running' | 'stopped';
   received: number;
+  /** bytes of the received packets (buffer lengths), whether or not an output took them */
+  receivedBytes: number;
   sent: number;
   consumed: number;
   copied: number;
@@ -84,6 +90,7 @@ export function readStats(c: Float64Array, outputs: number, lastError?: string):
   return {
     state,
     received: c[C.RECEIVED],
+    receivedBytes: c[C.RECEIVED_BYTES],
     sent: c[C.SENT],
     consumed: c[C.CONSUMED],
     copied: c[C.COPIED],
@@ -98,4 +105,11 @@ export function readStats(c: Float64Array, outputs: number, lastError?: string):
     pool: state === 'stopped' && c[C.POOL_FREE_AT_END] >= 0 ? { free: c[C.POOL_FREE_AT_END], size: c[C.POOL_SIZE] } : null,
     ...(lastError ? { lastError } : {}),
   };
+}
+
+/** Bytes of the n buffers in `indices` (META_LEN): a burst's share of RECEIVED_BYTES. */
+export function burstBytes(meta: Uint32Array, indices: Uint32Array, n: number): number {
+  let bytes = 0;
+  for (let i = 0; i < n; i++) bytes += meta[indices[i] * META_WORDS + META_LEN];
+  return bytes;
 }

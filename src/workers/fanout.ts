@@ -18,7 +18,7 @@ import { META_HASH, META_LEN, META_NSEC, META_OFF, META_PORT, META_SEC, META_WIR
 import { Q, QUEUE_CTRL_WORDS } from '../zc/layout.js';
 import type { Cluster } from '../zc/cluster.js';
 import type { BufferPool } from '../zc/pool.js';
-import { C } from './counters.js';
+import { C, burstBytes } from './counters.js';
 import { finish, Idler, stopped, type LoopEnv } from './loop.js';
 import type { Endpoints } from './endpoints.js';
 import { modU32, type Picker } from './balancer.js';
@@ -135,6 +135,7 @@ export function runFanout(env: LoopEnv, ep: Endpoints, cluster: Cluster, bits: n
     }
     idler.busyAgain(n);
     const received = n;
+    const receivedBytes = burstBytes(meta, burst, n);
     let src = burst;
     if (copy) {
       // Queue input: its buffers belong to another pool's owner; copy into ours (one copy per packet).
@@ -213,6 +214,7 @@ export function runFanout(env: LoopEnv, ep: Endpoints, cluster: Cluster, bits: n
     for (let j = 0; j < nk; j++) if (pool.holdersOf(keep[j]) !== 0) pool.tagShared(keep[j]);
     c[C.SENT] += sent;
     c[C.BURSTS]++;
+    c[C.RECEIVED_BYTES] += receivedBytes;
     c[C.RECEIVED] += received; // last: a reader that sees it sees the burst sent
     if (refused !== 0) c[C.DROP_FULL] += refused;
     if (dFn !== 0) c[C.DROP_FN] += dFn;

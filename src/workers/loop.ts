@@ -12,6 +12,13 @@ const MAX_SLEEP_MS = 1;
 
 export interface LoopEnv {
   counters: Float64Array;
+  /** the cluster's buffer metadata (the lengths RECEIVED_BYTES adds up) */
+  meta: Uint32Array;
+  /**
+   * beats this thread's attach slots (Cluster.beat): the loop keeps the
+   * thread's timers from running, so it beats them itself
+   */
+  beat: () => void;
   /** word 0 becomes non-zero to stop; notified so a sleeping worker wakes at once */
   stop: Int32Array;
   busy: boolean;
@@ -21,7 +28,7 @@ export interface LoopEnv {
   filters?: FilterBoxReader;
 }
 
-/** Input devices' kernel drop counters are read (a system call each) at most this often. */
+/** Input devices' kernel drop counters are read (a system call each), and the slots beaten, at most this often. */
 const KERNEL_STATS_MS = 100;
 
 /** Copies the input devices' kernel drop and cut-frame counts into the worker's counters. */
@@ -73,6 +80,7 @@ export class Idler {
     const now = Date.now();
     if (now - this.lastStats < KERNEL_STATS_MS) return;
     this.lastStats = now;
+    this.env.beat();
     refreshKernelDrops(this.env, this.ep);
     for (const i of this.ep.inputs) i.checkAlive?.(); // an input whose interface was deleted ends the worker with the error
     const f = this.env.filters?.take();
@@ -128,6 +136,7 @@ export function finish(env: LoopEnv, ep: Endpoints, beforeClose?: () => void): v
     const deadline = Date.now() + env.drainMs;
     let free = pool.drain();
     while (free < pool.size && Date.now() < deadline) {
+      env.beat(); // the pool is still ours
       Atomics.wait(env.stop, 1, 0, 1);
       free = pool.drain();
     }

@@ -33,7 +33,7 @@ async function main(d: WorkerData): Promise<void> {
   const o = d.job.options;
   if (o.cpu !== undefined) native.pinThread(o.cpu);
   const cluster = Cluster.fromHandle(d.handle);
-  const env: LoopEnv = { counters: d.counters, stop: d.stop, busy: o.busy ?? false, burst: o.burst ?? 64, drainMs: o.drainMs ?? 2000, filters: new FilterBoxReader(d.filterBox) };
+  const env: LoopEnv = { counters: d.counters, meta: cluster.memory.meta, beat: () => cluster.beat(), stop: d.stop, busy: o.busy ?? false, burst: o.burst ?? 64, drainMs: o.drainMs ?? 2000, filters: new FilterBoxReader(d.filterBox) };
   if (!Number.isInteger(env.burst) || env.burst < 1 || env.burst > 4096) throw new InvalidArgumentError(`burst must be 1..4096, got ${env.burst}`);
   const fn: PacketFunction | null = o.fn ? await loadUserFunction(o.fn) : null;
   let lastError = '';

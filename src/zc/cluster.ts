@@ -126,7 +126,9 @@ export class Cluster {
   /** Uses, from a worker thread, a cluster mapped by another thread of this process. */
   static fromHandle(h: ClusterHandle): Cluster {
     const c = new Cluster(h.sab, h.path, false, false, null, h.guest ?? false, 0);
-    if (h.guest) c.startBeats(); // otherwise the main thread's timer beats this thread's slots (beatProcess)
+    // This thread's slots are beaten by this thread: by the timer while its event loop runs, by
+    // beat() from a loop that keeps it from running (a worker's). PROC_BEAT: any thread's timer.
+    c.startBeats();
     return c;
   }
 
@@ -203,11 +205,23 @@ export class Cluster {
   }
 
   /**
+   * Beats the heartbeat of every slot this object holds (those the thread
+   * using it claimed: its pools, producers and consumers). The timer does it
+   * while the thread's event loop runs; a loop that keeps it from running (a
+   * worker's) calls this itself, a few times a second, so a stalled thread's
+   * heartbeat grows old and a running one's stays fresh.
+   */
+  beat(): void {
+    for (const s of this.slots) this.attach.beat(s);
+  }
+
+  /**
    * The beats that let others judge this process without looking up its
    * pid (checkers in another PID namespace, a VM): the owner's heartbeat in
-   * the header, and PROC_BEAT of every slot this process holds, from any of
-   * its threads (attach.ts beatProcess). Six per guest timeout, so a missed
-   * one or two never looks like death. Guests beat every registration.
+   * the header, the heartbeat of this object's slots (beat(); guests are
+   * judged by it), and PROC_BEAT of every slot this process holds, from any
+   * of its threads (attach.ts beatProcess). Six per guest timeout, so a missed
+   * one or two never looks like death.
    */
   private startBeats(): void {
     const every = Math.max(20, Math.floor(this.layout.guestTimeoutMs / 6));
@@ -216,8 +230,8 @@ export class Cluster {
         this.u32[H.OWNER_HEARTBEAT] = beatNow();
         if (this.ownerSlot >= 0) this.attach.beat(this.ownerSlot);
       }
-      if (this.guest) for (const s of this.slots) this.attach.beat(s);
-      else this.attach.beatProcess();
+      this.beat();
+      if (!this.guest) this.attach.beatProcess();
     };
     beat();
     this.beatTimer = setInterval(beat, every);

@@ -55,10 +55,11 @@ export const MAX_QUEUES = (HEADER_BYTES / 4) - CH.QUEUE_POOLS; // 704
 /** Attach table: one 64-byte slot per registered thread or process. */
 export const ATTACH_SLOT_BYTES = 64;
 /**
- * Slot words. HEARTBEAT is beaten by the party's own loop (stall detection);
- * PROC_BEAT by a timer of its process for all the process's slots: how a
- * checker in another PID namespace (PIDNS differs), which cannot look the
- * pid up, knows the process is still there.
+ * Slot words. HEARTBEAT is beaten by the thread holding the slot, from its
+ * timer or from its loop (Cluster.beat): stall detection, and how a guest is
+ * judged; PROC_BEAT by a timer of its process for all the process's slots:
+ * how a checker in another PID namespace (PIDNS differs), which cannot look
+ * the pid up, knows the process is still there.
  */
 export const A = { STATE: 0, TID: 1, PID: 2, HEARTBEAT: 3, ROLE: 4, TARGET: 5, FLAGS: 6, PIDNS: 7, START_F64: 4, PROC_BEAT: 10 } as const;
 export const ATTACH_STATE = { FREE: 0, CLAIMING: 1, LIVE: 2, DEAD: 3 } as const;

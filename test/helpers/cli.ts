@@ -1,6 +1,8 @@
 // Running `ringzero` commands from tests: as a child process whose output is
 // collected, with helpers to wait for a line and to read the final JSON.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 export const BIN = new URL('../../src/cli/main.js', import.meta.url).pathname;
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,6 +27,15 @@ export function start(args: string[], wrapper: string[] = [], env?: NodeJS.Proce
   p.stderr!.on('data', (d) => { err += d; });
   const done = new Promise<{ code: number | null; signal: string | null; out: string; err: string }>((r) => p.on('exit', (code, signal) => r({ code, signal, out, err })));
   return { p, done, out: () => out, err: () => err };
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for --metrics). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
 }
 
 /** Polls `cond` every 25 ms; throws naming `what` after `ms`. */

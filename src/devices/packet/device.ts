@@ -156,26 +156,28 @@ export class PacketDevice implements Device {
         const from = ring.at + mac;
         const idx = scratch[i];
         const start = base + idx * bs;
-        // same alignment mod 4 as the source, so copyBytes moves words
-        const off = headroom + ((from - start - headroom) & 3);
+        // the kernel moved an 802.1Q tag to tp_vlan_tci: it is put back where it was on the wire
+        const vlan = (status & TP_STATUS_VLAN_VALID) !== 0;
+        const whole = vlan ? snap + 4 : snap;
+        // same alignment mod 4 as the source, so copyBytes moves words; a frame the shift would
+        // cut stays unshifted (a slower copy, but whole: a buffer keeps every frame that fits it)
+        let off = headroom + ((from - start - headroom) & 3);
+        if (whole > bs - off) off = headroom;
         const room = bs - off;
-        let len: number;
-        if ((status & TP_STATUS_VLAN_VALID) !== 0) {
-          // the kernel moved the 802.1Q tag to tp_vlan_tci: put it back where it was on the wire
+        const len = whole > room ? room : whole;
+        if (vlan) {
           const tci = r32[h + 8] & 0xffff;
           const tpid = (status & TP_STATUS_VLAN_TPID_VALID) !== 0 ? r32[h + 9] & 0xffff : 0x8100;
-          len = snap + 4 > room ? room : snap + 4;
           const d = dst.u8, p = start + off;
           copyBytes(src, from, dst, p, 12);
           d[p + 12] = tpid >>> 8; d[p + 13] = tpid & 0xff; d[p + 14] = tci >>> 8; d[p + 15] = tci & 0xff;
           copyBytes(src, from + 12, dst, p + 16, len - 16);
           meta[idx * META_WORDS + META_WIRELEN] = wire + 4;
         } else {
-          len = snap > room ? room : snap;
           copyBytes(src, from, dst, start + off, len);
           meta[idx * META_WORDS + META_WIRELEN] = wire;
         }
-        if (len < snap) this.counters.rxTruncated++;
+        if (len < whole) this.counters.rxTruncated++;
         const mm = idx * META_WORDS;
         meta[mm + META_LEN] = len;
         meta[mm + META_OFF] = off;
