@@ -57,6 +57,7 @@ export function compileFor(expression: string, linktype = 1, snaplen = 262144): 
 export function deviceFilterOptions(spec: string, f: CompiledFilter | null): Partial<OpenDeviceOptions> {
   if (!f) return {};
   if (spec.startsWith('zc:')) return { xdpFilter: f.xdpFunction(), xdpFilterReject: 'pass' };
+  f.kernelProgram(); // a filter the kernel cannot run (one that loops) is refused here, before a socket is opened
   return { attachFilter: (fd: number) => f.attachToSocket(fd) };
 }
 
