@@ -55,8 +55,20 @@ export function reachable(p: readonly BpfInsn[], ends: (i: BpfInsn) => boolean =
   return r;
 }
 
+/** Why a back-end has no kernel metadata, and what to do instead. */
+const NO_METADATA: Record<'JavaScript' | 'XDP', string> = {
+  // libpcap compiles these loads only for Ethernet and the like; tcpdump -r refuses them there
+  // ("inbound/outbound not supported on Ethernet when reading savefiles"), and on a Linux cooked
+  // capture reads the header instead, which needs no metadata and runs here
+  JavaScript: 'the JavaScript back-end (capture files, queues) sees packets without it, and tcpdump -r refuses the ' +
+    'primitive on such captures too. A Linux cooked capture keeps the direction in its header (LINUX_SLL, and the ' +
+    'interface too in LINUX_SLL2, e.g. tcpdump -i any -y LINUX_SLL2 -w FILE), where the filter reads it — capture that ' +
+    'way, filter live on the interface (the socket attach back-end of AF_PACKET devices), or drop that primitive',
+  XDP: 'XDP runs before the kernel has such data — use the socket attach back-end (an AF_PACKET device), or drop that primitive',
+};
+
 /** Throws FilterUnsupportedError for loads from the kernel's special offsets (SKF_AD_*, SKF_NET_OFF, SKF_LL_OFF). */
-export function assertNoKernelOffsets(p: readonly BpfInsn[], backend: string, expression?: string): void {
+export function assertNoKernelOffsets(p: readonly BpfInsn[], backend: 'JavaScript' | 'XDP', expression?: string): void {
   const live = reachable(p);
   p.forEach((i, pc) => {
     if (!live[pc] || cls(i.code) !== BPF.LD || mode(i.code) !== BPF.ABS || i.k < SKF_LL_OFF) return;
@@ -64,8 +76,7 @@ export function assertNoKernelOffsets(p: readonly BpfInsn[], backend: string, ex
       : 'a Linux-only negative offset (SKF_NET_OFF/SKF_LL_OFF)';
     throw new FilterUnsupportedError(
       `${expression ? `filter "${expression}"` : 'the program'} reads ${what} at instruction ${pc} (${formatInsn(i, pc)}); ` +
-      `that exists only for kernel socket filters, the ${backend} back-end has no such data — ` +
-      'use the socket attach back-end, or drop that primitive (e.g. inbound/outbound, ifindex) from the expression', pc);
+      `that exists only for kernel socket filters: ${NO_METADATA[backend]} (e.g. inbound/outbound, ifindex) from the expression`, pc);
   });
 }
 
