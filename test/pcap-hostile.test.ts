@@ -35,7 +35,8 @@ test('an unknown magic is a format error at offset 0 naming the bytes', () => {
   assert.equal(err.offset, 0);
   assert.match(err.message, /47 45 54 20/);
   assert.match(failure(Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0)).err.message, /gzip/);
-  assert.match(failure(Uint8Array.of(0x34, 0xcd, 0xb2, 0xa1, ...new Uint8Array(20))).err.message, /modified/);
+  // the old "modified" magic is a known one (pcap-old-variants.test.ts): this header's fault is its version
+  assert.match(failure(Uint8Array.of(0x34, 0xcd, 0xb2, 0xa1, ...new Uint8Array(20))).err.message, /pcap version 0\.0 .* is not 2\.x/);
 });
 
 test('empty input and a header cut short are truncation errors at offset 0', () => {

@@ -59,7 +59,9 @@ export function deviceFilterOptions(spec: string, f: CompiledFilter | null): Par
   if (!f) return {};
   const place = devicePlace(spec, f);
   if (place === 'xdp') return { xdpFilter: f.xdpFunction(), xdpFilterReject: 'pass' };
-  return place === 'socket' ? { attachFilter: (fd: number) => f.attachToSocket(fd) } : {};
+  if (place === 'js') return {};
+  f.kernelProgram(); // a filter the kernel cannot run (one that loops) is refused here, before a socket is opened
+  return { attachFilter: (fd: number) => f.attachToSocket(fd) };
 }
 
 /**

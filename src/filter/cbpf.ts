@@ -66,6 +66,15 @@ export function loadWidth(code: number): number {
   return s === BPF.W ? 4 : s === BPF.H ? 2 : 1;
 }
 
+/**
+ * Where `ja` at pc lands: k counts from the next instruction and, as a u32,
+ * wraps to a backward jump (libpcap's interpreter sign-extends it; the
+ * kernel refuses it), so it is read as signed.
+ */
+export function jaTarget(pc: number, k: number): number {
+  return pc + 1 + (k | 0);
+}
+
 export function insn(code: number, jt: number, jf: number, k: number): BpfInsn {
   return { code, jt, jf, k: k >>> 0 };
 }
@@ -131,7 +140,7 @@ export function formatInsn(i: BpfInsn, pc: number): string {
       return `${name} #${bits ? hex(i.k) : i.k | 0}`;
     }
     case BPF.JMP: {
-      if (op(i.code) === BPF.JA) return `ja ${pc + 1 + (i.k | 0)}`;
+      if (op(i.code) === BPF.JA) return `ja ${jaTarget(pc, i.k)}`;
       const name = JMP_NAMES[op(i.code)] ?? `jmp?${hex(op(i.code))}`;
       const operand = src(i.code) === BPF.X ? 'x' : `#${hex(i.k)}`;
       return `${name} ${operand} jt ${pc + 1 + i.jt} jf ${pc + 1 + i.jf}`;

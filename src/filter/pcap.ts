@@ -3,7 +3,7 @@
 import { BpfCheckError, FilterSyntaxError, LibpcapMissingError } from '../errors.js';
 import { native } from '../native/index.js';
 import { encodeProgram, type BpfInsn } from './cbpf.js';
-import { checkProgram, type CheckedProgram } from './check.js';
+import { checkUserProgram, type UserProgram } from './check.js';
 
 /** Link-layer types (pcap LINKTYPE_* / DLT_*, https://www.tcpdump.org/linktypes.html). */
 export const LINKTYPE = {
@@ -53,11 +53,12 @@ function rethrow(e: unknown, expression: string): never {
 /**
  * Compiles a tcpdump filter expression with libpcap (pcap_compile on a
  * pcap_open_dead handle, as `tcpdump -d` does) and checks the result with the
- * kernel's rules. Throws FilterSyntaxError (with libpcap's message),
- * LibpcapMissingError, or BpfCheckError when libpcap emits something the
- * kernel refuses (e.g. `ip6 protochain`, which jumps backwards).
+ * rules of libpcap's interpreter (checkUserProgram: the kernel's, but `ip6
+ * protochain` may loop; kernelProgram() tells whether the kernel can run it).
+ * Throws FilterSyntaxError (with libpcap's message), LibpcapMissingError, or
+ * BpfCheckError when libpcap emits something not even it would run.
  */
-export function pcapCompile(expression: string, opts: PcapCompileOptions = {}): CheckedProgram {
+export function pcapCompile(expression: string, opts: PcapCompileOptions = {}): UserProgram {
   const { linktype = LINKTYPE.ETHERNET, snaplen = 262144, optimize = true, netmask = NETMASK_UNKNOWN } = opts;
   let bytes: Uint8Array;
   try {
@@ -66,10 +67,10 @@ export function pcapCompile(expression: string, opts: PcapCompileOptions = {}): 
     rethrow(e, expression);
   }
   try {
-    return checkProgram(bytes);
+    return checkUserProgram(bytes);
   } catch (e) {
     if (e instanceof BpfCheckError) {
-      throw new BpfCheckError(`filter expression "${expression}" compiles to a program the kernel refuses: ${e.message}`, e.index, e.rule);
+      throw new BpfCheckError(`filter expression "${expression}" compiles to a program that fails the checks: ${e.message}`, e.index, e.rule);
     }
     throw e;
   }
@@ -86,7 +87,7 @@ export function libpcapVersion(): string {
 
 const encoded = new WeakMap<object, Uint8Array>();
 /** The program as 8-byte host-order instructions (cached per checked program). */
-export function programBytes(program: CheckedProgram): Uint8Array {
+export function programBytes(program: UserProgram): Uint8Array {
   let b = encoded.get(program);
   if (!b) {
     b = encodeProgram(program as readonly BpfInsn[]);
@@ -99,20 +100,22 @@ export function programBytes(program: CheckedProgram): Uint8Array {
  * libpcap's reference interpreter (bpf_filter) on one packet: `packet` holds
  * the captured bytes (caplen = its length), `wirelen` the original length.
  * One addon call per packet: for tests and tools, not for the data path.
+ * It has no loop bound: a program that loops (protochain) on a packet whose
+ * headers point at each other never returns.
  */
-export function pcapFilter(program: CheckedProgram, packet: Uint8Array, wirelen = packet.byteLength): number {
+export function pcapFilter(program: UserProgram, packet: Uint8Array, wirelen = packet.byteLength): number {
   try {
-    return native.pcapBpfFilter(programBytes(checkProgram(program)), packet, wirelen);
+    return native.pcapBpfFilter(programBytes(checkUserProgram(program)), packet, wirelen);
   } catch (e) {
     rethrow(e, '');
   }
 }
 
 /** bpf_filter over `count` packets (data[offsets[i] .. +caplens[i]]) `rounds` times; returns the accept count. */
-export function pcapFilterMany(program: CheckedProgram, data: Uint8Array, offsets: Uint32Array, caplens: Uint32Array,
+export function pcapFilterMany(program: UserProgram, data: Uint8Array, offsets: Uint32Array, caplens: Uint32Array,
   wirelens: Uint32Array, count: number, rounds = 1): number {
   try {
-    return native.pcapBpfFilterMany(programBytes(checkProgram(program)), data, offsets, caplens, wirelens, count, rounds);
+    return native.pcapBpfFilterMany(programBytes(checkUserProgram(program)), data, offsets, caplens, wirelens, count, rounds);
   } catch (e) {
     rethrow(e, '');
   }

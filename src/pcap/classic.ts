@@ -1,20 +1,19 @@
 // Classic pcap (draft-ietf-opsawg-pcap): a 24-byte file header, then records
 // of a 16-byte header (ts_sec, ts_usec|ts_nsec, incl_len, orig_len) and
 // incl_len bytes. The magic's byte order is the writer's; its value says
-// whether the fraction counts micro- or nanoseconds.
+// whether the fraction counts micro- or nanoseconds. Old variants have longer
+// record headers whose extra fields are skipped (variants.ts).
 import { PcapFormatError } from '../errors.js';
 import {
-  MAX_CAPLEN, PCAP_FILE_HEADER_LEN, PCAP_LINKTYPE_MASK, PCAP_RECORD_HEADER_LEN, PCAP_VERSION_MAJOR,
+  LINKTYPE_ETHERNET, MAX_CAPLEN, PCAP_FILE_HEADER_LEN, PCAP_LINKTYPE_MASK, PCAP_RECORD_HEADER_LEN, PCAP_VERSION_MAJOR,
 } from './constants.js';
 import { RecordParser, type ParserContext } from './parser.js';
 import { copyBytes, type Mapping } from '../memory/copy.js';
 import type { PacketRecords } from './records.js';
 
-const HDR = PCAP_RECORD_HEADER_LEN;
-
 export class ClassicParser extends RecordParser {
   readonly linkType: number;
-  /** snaplen from the header (0 when the header said 0) */
+  /** snaplen from the header (0 when the header said 0; + 14 for a modified-variant Ethernet file, as libpcap) */
   readonly snaplen: number;
   /** the limit captured lengths are clamped to: the header's snaplen, or MAX_CAPLEN when it is 0 or larger */
   private readonly clampLen: number;
@@ -24,10 +23,16 @@ export class ClassicParser extends RecordParser {
   private readonly fracToNs: number;
   readonly nanosecond: boolean;
   readonly versionMinor: number;
+  /** bytes of each record header: 16, or 24/28 in the old "modified" variants */
+  readonly recordHeaderLen: number;
 
-  /** Parses the file header at the buffer's position (the caller has ensured 24 bytes and checked the magic). */
-  constructor(ctx: ParserContext, le: boolean, nanosecond: boolean) {
+  /**
+   * Parses the file header at the buffer's position (the caller has ensured
+   * 24 bytes and checked the magic, which tells the record header length).
+   */
+  constructor(ctx: ParserContext, le: boolean, nanosecond: boolean, recordHeaderLen = PCAP_RECORD_HEADER_LEN) {
     super(ctx);
+    this.recordHeaderLen = recordHeaderLen;
     const { rb } = ctx;
     const v = rb.view;
     const p = rb.pos;
@@ -42,9 +47,13 @@ export class ClassicParser extends RecordParser {
         `${ctx.name}: pcap version ${major}.${this.versionMinor} at offset ${rb.offsetOf(p + 4)} is not 2.x: ` +
         'the file is corrupt or in an unknown variant; convert it with editcap', rb.offsetOf(p + 4));
     }
-    this.snaplen = v.getUint32(p + 16, le);
-    this.clampLen = this.snaplen === 0 || this.snaplen > MAX_CAPLEN ? MAX_CAPLEN : this.snaplen;
     this.linkType = v.getUint32(p + 20, le) & PCAP_LINKTYPE_MASK;
+    let snaplen = v.getUint32(p + 16, le);
+    // As libpcap (sf-pcap.c): a modified-variant Ethernet capture may have been taken in cooked mode,
+    // where the 14-byte Ethernet header was made up after the kernel had cut the packet to snaplen.
+    if (recordHeaderLen > PCAP_RECORD_HEADER_LEN && this.linkType === LINKTYPE_ETHERNET && snaplen !== 0) snaplen += 14;
+    this.snaplen = snaplen;
+    this.clampLen = snaplen === 0 || snaplen > MAX_CAPLEN ? MAX_CAPLEN : snaplen;
     rb.pos = p + PCAP_FILE_HEADER_LEN;
   }
 
@@ -52,12 +61,13 @@ export class ClassicParser extends RecordParser {
     const { rb, stats } = this.ctx;
     const le = this.le;
     const v = rb.view;
+    const hdr = this.recordHeaderLen;
     let n = 0;
     let bytes = 0;
     while (n < max) {
       let p = rb.pos;
-      if (rb.end - p < HDR) {
-        if (!rb.ensure(HDR)) { this.stopAt(rb.pos, 'record header'); break; }
+      if (rb.end - p < hdr) {
+        if (!rb.ensure(hdr)) { this.stopAt(rb.pos, 'record header'); break; }
         p = rb.pos;
       }
       const incl = v.getUint32(p + 8, le);
@@ -68,7 +78,7 @@ export class ClassicParser extends RecordParser {
           `maximum (field at offset ${off}): the file is corrupt from here on; cut it there (editcap -r) to keep the records before`,
           off);
       }
-      const total = HDR + incl;
+      const total = hdr + incl;
       if (rb.end - p < total) {
         if (!rb.ensure(total)) { this.stopAt(rb.pos, 'record'); break; }
         p = rb.pos;
@@ -85,7 +95,7 @@ export class ClassicParser extends RecordParser {
       }
       let len = incl;
       if (len > this.clampLen) { len = this.clampLen; stats.clampedToSnaplen++; }
-      const from = rb.mapBase + p + HDR;
+      const from = rb.mapBase + p + hdr;
       const room = this.place(rec, n, from, dstBase, capacity, len);
       if (len > room) { len = room; stats.cutToCapacity++; }
       copyBytes(rb.map, from, dst, dstBase + rec.offset[n], len);

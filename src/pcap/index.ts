@@ -31,6 +31,10 @@
 // the interface tables; no allocation per packet, except that packets above 256 bytes whose
 // offsets disagree mod 4 are copied with TypedArray#set over a short-lived subarray view
 // (faster than any allocation-free JS copy there; see ../memory/copy.ts).
+// Classic pcap: both byte orders, micro- and nanosecond magics, and the old "modified" magic
+// a1b2cd34 with its 24- or 28-byte record headers (variants.ts; RedHat 6.1 and Nokia files,
+// which libpcap misreads, are refused naming the variant). openSync/open read a classic file
+// up to its second record header to tell them apart.
 // pcapng: ifIndex counts interfaces across sections (section 2's interface 0 follows the last
 // of section 1); SPB packets have timestamp 0.0 and interface 0; NRB, ISB and unknown blocks
 // are skipped (stats.blocksSkipped), streamed past if larger than the buffer.

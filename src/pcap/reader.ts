@@ -14,6 +14,7 @@ import { ReadBuffer } from './read-buffer.js';
 import { mappingOfArray, type Mapping } from '../memory/copy.js';
 import { recordsCapacity, type PacketRecords } from './records.js';
 import { BytesSource, FdSource, StreamSource, type ByteSource } from './source.js';
+import { bufferFirstRecord, longerHeaderVariant, modifiedHeaderLength } from './variants.js';
 
 export interface PcapReaderOptions {
   /** bytes per read(2) and size of the one buffer (default 1 MiB, at least 260 KiB) */
@@ -90,7 +91,10 @@ export class PcapReader {
     };
   }
 
-  /** Opens `input` and reads its header synchronously (files, fds, bytes; `-` reads fd 0 with blocking reads). */
+  /**
+   * Opens `input` and reads its header synchronously (files, fds, bytes; `-` reads fd 0 with blocking reads).
+   * A classic pcap file is read up to its second record header (to tell old variants apart, variants.ts).
+   */
   static openSync(input: string | number | Uint8Array, opts: PcapReaderOptions = {}): PcapReader {
     const r = new PcapReader(PcapReader.syncSource(input), opts);
     try {
@@ -224,15 +228,15 @@ export class PcapReader {
       return ng.readPreamble();
     }
     let le: boolean;
-    let ns: boolean;
+    let ns = false;
+    let modified = false;
     if (magic === PCAP_MAGIC_US || magic === PCAP_MAGIC_NS) { le = true; ns = magic === PCAP_MAGIC_NS; }
     else if (swap32(magic) === PCAP_MAGIC_US || swap32(magic) === PCAP_MAGIC_NS) { le = false; ns = swap32(magic) === PCAP_MAGIC_NS; }
+    else if (magic === PCAP_MAGIC_MODIFIED || swap32(magic) === PCAP_MAGIC_MODIFIED) { le = magic === PCAP_MAGIC_MODIFIED; modified = true; }
     else {
       const hex = Array.from(rb.buf.subarray(rb.pos, rb.pos + 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
-      const hint = magic === PCAP_MAGIC_MODIFIED || swap32(magic) === PCAP_MAGIC_MODIFIED
-        ? 'it is the old "modified" (Kuznetzov) pcap variant: convert it with editcap -F pcap'
-        : rb.buf[rb.pos] === 0x1f && rb.buf[rb.pos + 1] === 0x8b ? 'it is gzip-compressed: decompress it first'
-          : 'expected a pcap (a1 b2 c3 d4 / a1 b2 3c 4d, either byte order) or pcapng (0a 0d 0d 0a) file';
+      const hint = rb.buf[rb.pos] === 0x1f && rb.buf[rb.pos + 1] === 0x8b ? 'it is gzip-compressed: decompress it first'
+        : 'expected a pcap (a1 b2 c3 d4 / a1 b2 3c 4d / a1 b2 cd 34, either byte order) or pcapng (0a 0d 0d 0a) file';
       throw new PcapFormatError(`${name}: unknown capture file magic ${hex} at offset 0; ${hint}`, 0);
     }
     if (!rb.ensure(PCAP_FILE_HEADER_LEN)) {
@@ -240,7 +244,20 @@ export class PcapReader {
       throw new PcapTruncatedError(`${name}: pcap file header cut short (${rb.end - rb.pos} of 24 bytes, offset 0): ` +
         'the file was cut; nothing can be read from it', 0);
     }
-    this.parser = new ClassicParser(this.ctx, le, ns);
+    // the record header length is told from the first records (variants.ts)
+    if (!bufferFirstRecord(rb, le, PCAP_FILE_HEADER_LEN)) return false;
+    let recordHeaderLen = 16;
+    if (modified) {
+      recordHeaderLen = modifiedHeaderLength(rb, le, PCAP_FILE_HEADER_LEN);
+    } else {
+      const variant = longerHeaderVariant(rb, le, ns ? 1e9 : 1e6, PCAP_FILE_HEADER_LEN);
+      if (variant !== null) {
+        throw new PcapFormatError(`${name}: the records do not line up with pcap's 16-byte record headers, but do with ${variant}, ` +
+          'which libpcap cannot read either (tcpdump misreads it); convert it with editcap -F pcap IN OUT (Wireshark knows the variant)',
+        PCAP_FILE_HEADER_LEN);
+      }
+    }
+    this.parser = new ClassicParser(this.ctx, le, ns, recordHeaderLen);
     return true;
   }
 }

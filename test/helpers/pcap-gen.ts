@@ -67,14 +67,25 @@ export class Bytes {
   done(): Uint8Array { return this.buf.slice(0, this.length); }
 }
 
-export interface PcapGenOptions { bigEndian?: boolean; nanosecond?: boolean; snaplen?: number; linkType?: number }
+export interface PcapGenOptions {
+  bigEndian?: boolean; nanosecond?: boolean; snaplen?: number; linkType?: number;
+  /**
+   * Old variants: bytes after each 16-byte record header, written with the
+   * "modified" magic a1b2cd34: 8 (modified: ifindex, protocol, pkt_type, pad)
+   * or 12 (SuSE 6.3: the same, cpu1, cpu2 and 3 bytes of pad).
+   */
+  recordExtra?: 8 | 12;
+}
 
 /** Classic pcap; packet bytes are written in full (caplen = data.length). */
 export function buildPcap(pkts: GenPacket[], o: PcapGenOptions = {}): Uint8Array {
   const b = new Bytes(!o.bigEndian);
-  b.u32(o.nanosecond ? 0xa1b23c4d : 0xa1b2c3d4).u16(2).u16(4).u32(0).u32(0).u32(o.snaplen ?? 262144).u32(o.linkType ?? 1);
+  const magic = o.recordExtra ? 0xa1b2cd34 : o.nanosecond ? 0xa1b23c4d : 0xa1b2c3d4;
+  b.u32(magic).u16(2).u16(4).u32(0).u32(0).u32(o.snaplen ?? 262144).u32(o.linkType ?? 1);
   for (const p of pkts) {
     b.u32(p.sec).u32(o.nanosecond ? p.nsec : Math.floor(p.nsec / 1000)).u32(p.data.length).u32(p.wirelen ?? p.data.length);
+    if (o.recordExtra) b.u32(2).u16(0x0800).u8(4).u8(0xee); // ifindex 2, IPv4, PACKET_OUTGOING, pad
+    if (o.recordExtra === 12) b.u8(1).u8(0).u8(0xee).u8(0xee);
     b.bytes(p.data);
   }
   return b.done();
