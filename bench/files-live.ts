@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createVethPair } from '../test/helpers/netns.js';
-import { GEN_CPU, RX_CPU, groupCpuTicks, peerCounter, startProc, trafgenConfig, which } from './rx.js';
+import { GEN_CPU, RX_CPU, groupCpuTicks, peerCounter, startProc, trafgenConfig, which } from './harness.js';
 import { PcapReader, createPacketRecords } from '../src/pcap/index.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));

@@ -21,10 +21,9 @@ import { Cluster, META_LEN, META_OFF, META_WORDS } from '../src/zc/index.js';
 import { openDevice } from '../src/devices/index.js';
 import { createVethPair, type VethPair } from '../test/helpers/netns.js';
 import {
-  FRAME_BYTES, GEN_CPU, benchFrame, groupCpuTicks, peerCounter, printTable, sleep, startProc, testpmdArgs, trafgenConfig, which, type Proc,
-} from './rx.js';
+  CLK_TCK, FRAME_BYTES, GEN_CPU, benchFrame, groupCpuTicks, peerCounter, printTable, sleep, startProc, testpmdArgs, trafgenConfig, which, type Proc,
+} from './harness.js';
 
-const CLK_TCK = 100;
 const SELF = fileURLToPath(import.meta.url);
 const TX_CPU = GEN_CPU;
 

@@ -26,7 +26,7 @@ import { native } from '../src/native/index.js';
 import { EbpfAssembler } from '../src/devices/xdp/program.js';
 import { loadXdpProgram } from '../src/devices/xdp/bpf.js';
 import { ifindexOf } from '../src/devices/iface.js';
-import { benchFrame } from './rx.js';
+import { benchFrame } from './harness.js';
 
 const BPF_PROG_TEST_RUN = 10;
 const BPF_F_TEST_XDP_LIVE_FRAMES = 1 << 1;
