@@ -11,7 +11,7 @@ import { formatSummary, PacketInfo } from '../net/index.js';
 import { META_NSEC, META_SEC } from '../zc/meta.js';
 import { FILTER_FLAGS, filterFromArgs } from './filter-option.js';
 
-import { cutFrames, inputKind, metricsPortFlag, recvOrEnd, refuseFlag, startExtras, startNotices } from './capture.js';
+import { CAPTURE_SLICE_MS, cutFrames, inputKind, metricsPortFlag, recvOrEnd, refuseFlag, startExtras, startNotices } from './capture.js';
 
 /**
  * Packets per receive. 256, not 64: the per-burst work (ring indices, clock
@@ -80,6 +80,7 @@ export async function countCommand(argv: string[]): Promise<number> {
       result = await runLoop({
         durationS: duration,
         totals,
+        sliceMs: CAPTURE_SLICE_MS,
         report: quiet ? undefined : statsReport((l) => console.log(l)),
         slice(budgetMs) {
           const end = performance.now() + budgetMs;

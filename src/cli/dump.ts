@@ -18,7 +18,7 @@ import { runLoop, type LoopResult } from './loop.js';
 import { statsReport, thousands } from './format.js';
 import { FILTER_FLAGS, filterFromArgs } from './filter-option.js';
 import { errnoOf, PcapWriteError } from '../errors.js';
-import { cutFrames, inputKind, metricsPortFlag, recvOrEnd, refuseFlag, startExtras, startNotices } from './capture.js';
+import { CAPTURE_SLICE_MS, cutFrames, inputKind, metricsPortFlag, recvOrEnd, refuseFlag, startExtras, startNotices } from './capture.js';
 import { checkOutputFile, outputFileError } from './output-file.js';
 
 const FLAGS: FlagSpec[] = [
@@ -105,6 +105,7 @@ export async function dumpCommand(argv: string[]): Promise<number> {
       result = await runLoop({
         durationS: duration,
         totals,
+        sliceMs: CAPTURE_SLICE_MS,
         // the stats lines go where the capture does not
         report: quiet ? undefined : statsReport(toStdout ? (l) => console.error(l) : (l) => console.log(l)),
         slice: captureSlice(input, w, ctx, limit, {
