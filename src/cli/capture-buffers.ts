@@ -17,12 +17,11 @@
 // Above MTU 3822 (generic XDP allows it) the longest frames cannot fit: the
 // commands warn at start (devices/xdp/frame-limit.ts).
 import { mtuOf } from '../devices/iface.js';
-import { XDP_MAX_CHUNK, XDP_PACKET_HEADROOM } from '../devices/xdp/device.js';
+import { XDP_MAX_CHUNK } from '../devices/xdp/device.js';
+import { L2_OVERHEAD, XDP_PACKET_HEADROOM } from '../devices/xdp/frame-limit.js';
 
 /** The largest cluster buffer (zc/layout.ts). */
 const MAX_BUFFER = 65536;
-/** Ethernet header plus one 802.1Q tag, beyond the MTU. */
-const L2_OVERHEAD = 18;
 /** The region a capture input maps: at most this many bytes of buffers, unless that leaves fewer than MIN_BUFFERS. */
 const REGION_BYTES = 64 << 20;
 const MIN_BUFFERS = 1024;

@@ -35,9 +35,10 @@ export interface Input {
    * in the kernel. Read it after each recv: a reload may change it.
    */
   jsFilter: FilterFunction | null;
-  /** where the filter runs: 'xdp', 'socket', 'js' or 'none' (a reload may move it: filter-place.ts) */
-  readonly filterPlace: FilterPlace;
-  /** the same for the user: the place, and why when that is not obvious */
+  /**
+   * where the filter runs, for the user: 'xdp', 'socket', 'js' or 'none', and
+   * why when that is not obvious (a reload may move it: filter-place.ts)
+   */
   readonly filterWhere: string;
   /** replaces the filter between bursts (SIGUSR1 with -F) */
   setFilter(f: CompiledFilter): void;
@@ -178,7 +179,6 @@ export function openInput(spec: string, o: InputOptions = {}): Input {
     cluster,
     device: d,
     get jsFilter() { return pf ? pf.js : fileFilter; },
-    get filterPlace() { return place(); },
     get filterWhere() { return pf?.place === 'js' ? TAG_NOTE : place(); },
     linktype,
     setFilter(f) {
@@ -229,7 +229,6 @@ function queueInput(id: number, queue: number, filter?: string): Input {
     cluster,
     device: null,
     jsFilter,
-    filterPlace: jsFilter ? 'js' : 'none',
     filterWhere: jsFilter ? 'js' : 'none',
     linktype: 1,
     setFilter(f) { this.jsFilter = f.match; },

@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { native } from '../native/index.js';
 import { HugepagesUnavailableError, NoSpaceError, RegionUnsafeError, SystemError, errnoOf, ClusterNotFoundError } from '../errors.js';
 import { rethrowFdLimit } from '../fd-limit.js';
-import { availableHugepages, reserveSpace } from './reserve.js';
+import { HUGE_PAGE, availableHugepages, reserveSpace } from './reserve.js';
 
 export type HugepagePolicy = 'auto' | 'require' | 'never';
 
@@ -24,7 +24,6 @@ export interface Region {
 }
 
 export const SHM_DIR = process.env.RINGZERO_SHM_DIR ?? '/dev/shm';
-const HUGE_PAGE = 2 * 1024 * 1024;
 
 /** hugetlbfs mount points (default page size 2 MiB) from /proc/mounts. */
 export function hugetlbfsMounts(): string[] {

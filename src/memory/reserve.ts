@@ -22,7 +22,7 @@ import { native } from '../native/index.js';
 import { NoSpaceError, errnoOf } from '../errors.js';
 import { mib } from '../number-format.js';
 
-const HUGE_PAGE = 2 * 1024 * 1024;
+export const HUGE_PAGE = 2 * 1024 * 1024;
 
 /** Huge pages (2 MiB) nobody holds or has reserved: HugePages_Free counts reserved ones too. */
 export function availableHugepages(): number {

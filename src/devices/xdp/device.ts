@@ -22,7 +22,8 @@ import { emptyStats, type Device, type DeviceMode, type DeviceOptions, type Devi
 import { acquireXdp, releaseXdp, replaceXdpFilter, type XdpAttachMode, type XdpAttachment } from './attach.js';
 import { xskMapDelete, xskMapSet } from './bpf.js';
 import { raiseMemlock } from './memlock.js';
-import { xdpFrameLimit } from './frame-limit.js';
+import { XDP_PACKET_HEADROOM, xdpFrameLimit } from './frame-limit.js';
+export { XDP_PACKET_HEADROOM } from './frame-limit.js';
 import { XDP_DROP, XDP_PASS } from './program.js';
 import { XskSocket } from './xsk.js';
 import { XdpTx } from './tx.js';
@@ -30,8 +31,6 @@ import { TWO32, highOf, indexOf } from './umem-addr.js';
 
 const MSG_DONTWAIT = 0x40;
 const POLLIN = 0x1;
-/** XDP_PACKET_HEADROOM: the kernel keeps 256 bytes before the frame in every chunk */
-export const XDP_PACKET_HEADROOM = 256;
 /** the largest UMEM chunk without hugepage-backed chunks: the x86-64/arm64 base page */
 export const XDP_MAX_CHUNK = 4096;
 
