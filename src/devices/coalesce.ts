@@ -38,6 +38,16 @@ export function napFor(perMs: number, capacity: number): number {
   return t < MIN_NAP_MS ? MIN_NAP_MS : t > MAX_NAP_MS ? MAX_NAP_MS : t;
 }
 
+/**
+ * The next nap after one of `lastMs`: napFor, at most `maxMs`, and at most
+ * twice `lastMs` (the rate was measured over that nap, not longer; after an
+ * idle spell the caller sets lastMs to MIN_NAP_MS / 2, so it starts at the floor).
+ */
+export function nextNap(perMs: number, capacity: number, lastMs: number, maxMs = MAX_NAP_MS): number {
+  const target = Math.min(maxMs, napFor(perMs, capacity));
+  return target > 2 * lastMs ? Math.max(MIN_NAP_MS, 2 * lastMs) : target;
+}
+
 export class Coalescer {
   private short = false;
   /** the previous receive returned packets */
@@ -66,8 +76,7 @@ export class Coalescer {
     this.short = false;
     const now = this.now();
     const dt = now - this.since;
-    const target = napFor(dt > 0 ? this.count / dt : 0, this.capacity);
-    const ms = target > 2 * this.lastNapMs ? Math.max(MIN_NAP_MS, 2 * this.lastNapMs) : target;
+    const ms = nextNap(dt > 0 ? this.count / dt : 0, this.capacity, this.lastNapMs);
     this.count = 0;
     this.since = now;
     this.lastNapMs = ms;

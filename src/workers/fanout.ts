@@ -133,7 +133,7 @@ export function runFanout(env: LoopEnv, ep: Endpoints, cluster: Cluster, bits: n
       idler.idle();
       continue;
     }
-    idler.busyAgain(n);
+    idler.busyAgain();
     const received = n;
     const receivedBytes = burstBytes(meta, burst, n);
     let src = burst;

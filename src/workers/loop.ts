@@ -3,7 +3,7 @@
 import { C } from './counters.js';
 import type { Endpoints } from './endpoints.js';
 import type { FilterBoxReader } from './filter-box.js';
-import { MIN_NAP_MS, napFor } from '../devices/coalesce.js';
+import { MIN_NAP_MS, nextNap } from '../devices/coalesce.js';
 
 /** After this many empty polls in a row a non-busy worker starts sleeping between polls. */
 const SPIN_POLLS = 64;
@@ -49,8 +49,7 @@ export function refreshKernelDrops(env: LoopEnv, ep: Endpoints): void {
  * `lastMs` (the rate was measured over that sleep, not longer).
  */
 export function workerSleepMs(perMs: number, capacity: number, lastMs: number): number {
-  const target = Math.min(MAX_SLEEP_MS, napFor(perMs, capacity));
-  return target > 2 * lastMs ? Math.max(MIN_NAP_MS, 2 * lastMs) : target;
+  return nextNap(perMs, capacity, lastMs, MAX_SLEEP_MS);
 }
 
 /**
@@ -58,7 +57,7 @@ export function workerSleepMs(perMs: number, capacity: number, lastMs: number): 
  * SPIN_POLLS in a row (a non-busy worker) a sleep. The sleep lasts as long as
  * the smallest input takes to fill to a quarter at the rate seen since the
  * previous sleep, between MIN_NAP_MS and MAX_SLEEP_MS (devices/coalesce.ts
- * napFor): up to 2 Mpps into an 8192-frame ring that is the 1 ms it always
+ * nextNap, as the capture commands' naps): up to 2 Mpps into an 8192-frame ring that is the 1 ms it always
  * was; at 9 Mpps a fixed 1 ms (often 1.2-2 ms on a VM) overflowed that ring at
  * every sleep. After an idle spell (two sleeps in a row found nothing) the
  * rate is unknown: the first sleep is the floor, and each one at most doubles.
@@ -67,8 +66,8 @@ export class Idler {
   private run = 0;
   private bursts = 0;
   private lastStats = 0;
-  /** packets since the last sleep, and when it ended */
-  private count = 0;
+  /** C.RECEIVED and the time when the last sleep began: the rate is measured from there */
+  private received = 0;
   private since = performance.now();
   private lastSleepMs = MIN_NAP_MS / 2;
   private readonly capacity: number;
@@ -100,19 +99,19 @@ export class Idler {
     if (!this.env.busy && run > SPIN_POLLS) Atomics.wait(this.env.stop, 0, 0, this.sleepMs());
   }
 
-  /** Call after a poll that returned n > 0 packets. */
-  busyAgain(n: number): void {
+  /** Call after a poll that returned packets. */
+  busyAgain(): void {
     if (this.run > SPIN_POLLS + 1) this.lastSleepMs = MIN_NAP_MS / 2; // after an idle spell
     this.run = 0;
-    this.count += n;
     if ((++this.bursts & 1023) === 0) this.maybeKernelStats();
   }
 
   private sleepMs(): number {
     const now = performance.now();
     const dt = now - this.since;
-    const ms = workerSleepMs(dt > 0 ? this.count / dt : 0, this.capacity, this.lastSleepMs);
-    this.count = 0;
+    const received = this.env.counters[C.RECEIVED]; // the loop counts every burst there before it polls again
+    const ms = workerSleepMs(dt > 0 ? (received - this.received) / dt : 0, this.capacity, this.lastSleepMs);
+    this.received = received;
     this.since = now; // what arrives during the sleep counts towards the next rate
     this.lastSleepMs = ms;
     return ms;
