@@ -5,8 +5,8 @@
 // The ratio (b)/(a) says what the balancer hop costs; goal >= 0.9.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createVethPair, type VethPair } from '../test/helpers/netns.js';
+import { RINGZERO_CLI as BIN } from './harness.js';
 
-const BIN = new URL('../src/cli/main.js', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface P { p: ChildProcess; out: string; err: string; done: Promise<void> }

@@ -5,12 +5,10 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createVethPair } from '../test/helpers/netns.js';
-import { GEN_CPU, RX_CPU, groupCpuTicks, peerCounter, startProc, trafgenConfig, which } from './harness.js';
+import { GEN_CPU, RINGZERO_CLI as CLI, RX_CPU, groupCpuTicks, peerCounter, startProc, trafgenConfig, which } from './harness.js';
 import { PcapReader, createPacketRecords } from '../src/pcap/index.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface LiveRow { writer: string; generated: number; written: number; mpps: number; cpuNsPerPacket: number; fileMB: number; skipped?: string }

@@ -21,7 +21,6 @@ export interface CaptureRow {
 }
 
 const EXPR = 'src host 10.0.0.1'; // 1 of the 100 source addresses `send -b 100` cycles through
-const BIN = new URL('../src/cli/main.js', import.meta.url).pathname;
 
 function runOnce(where: 'xdp' | 'js', seconds: number, pps: number): CaptureRow {
   const veth = createVethPair();
@@ -77,6 +76,7 @@ function isRunning(pid: number): boolean {
   } catch { return false; }
 }
 import { createRequire } from 'node:module';
+import { RINGZERO_CLI as BIN } from './harness.js';
 const require_ = createRequire(import.meta.url);
 
 export function benchFilterCapture(seconds = 3, pps = 200_000): CaptureRow[] {

@@ -4,9 +4,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { VethPair } from '../test/helpers/netns.js';
 
 export const FRAME_BYTES = 60;
+/** the ringzero command line (dist/src/cli/main.js beside dist/bench/) */
+export const RINGZERO_CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 export const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux x86-64
 /** trafgen --cpus 1 binds its worker to CPU 0 whatever the affinity it was started with */
 export const GEN_CPU = '0';

@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createVethPair, type VethPair } from '../test/helpers/netns.js';
 import {
-  CLK_TCK, FRAME_BYTES, GEN_CPU, RX_CPU, groupCpuTicks, peerCounter, printTable, sleep, startProc, testpmdArgs, trafgenConfig, which, type Proc,
+  CLK_TCK, FRAME_BYTES, RINGZERO_CLI, GEN_CPU, RX_CPU, groupCpuTicks, peerCounter, printTable, sleep, startProc, testpmdArgs, trafgenConfig, which, type Proc,
 } from './harness.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -87,8 +87,6 @@ const num = (re: RegExp, s: string): number | null => {
   return m ? Number(m[1]) : null;
 };
 
-const RINGZERO = join(SELF, '..', '..', 'src', 'cli', 'main.js');
-
 const RECEIVERS: Receiver[] = [
   {
     name: 'tcpdump -w /dev/null', bin: 'tcpdump',
@@ -118,7 +116,7 @@ const RECEIVERS: Receiver[] = [
   // the standard device gets tcpdump's 16 MiB kernel buffer (-B 16384) instead of count's 32 MiB
   ...(['zc', 'standard'] as const).map((kind): Receiver => ({
     name: `ringzero count ${kind === 'zc' ? 'zc:' : 'standard'}`, bin: 'taskset',
-    argv: (p) => ['taskset', '-c', RX_CPU, process.execPath, RINGZERO, 'count', '--json',
+    argv: (p) => ['taskset', '-c', RX_CPU, process.execPath, RINGZERO_CLI, 'count', '--json',
       ...(kind === 'zc' ? ['-i', `zc:${p.host}`] : ['-i', p.host, '-B', '16384'])],
     ready: /^Capturing from/m,
     parse: (o) => {
@@ -178,7 +176,7 @@ async function runSample(r: Receiver, generator: Generator, pair: VethPair, cfg:
   }
 }
 
-export function median(xs: number[]): number {
+function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
