@@ -6,7 +6,7 @@
 import { META_HASH, META_LEN, META_OFF, META_PORT, META_WORDS } from '../zc/meta.js';
 import { PacketInfo } from '../net/packet-info.js';
 import { FLOW_HASHES } from '../net/hash.js';
-import { C } from './counters.js';
+import { C, burstBytes } from './counters.js';
 import { finish, Idler, stopped, type LoopEnv } from './loop.js';
 import type { Endpoints, Input } from './endpoints.js';
 import { PacketView, type PacketFunction } from './packet-view.js';
@@ -121,15 +121,14 @@ export function runBalancer(env: LoopEnv, ep: Endpoints, picker: Picker, setErro
       continue;
     }
     idler.busyAgain();
+    const inBytes = burstBytes(meta, burst, n);
     current.input = input;
     let nd = 0;
     let dFn = 0;
     let dInvalid = 0;
     let dError = 0;
-    let inBytes = 0;
     for (let i = 0; i < n; i++) {
       const b = burst[i];
-      inBytes += meta[b * META_WORDS + META_LEN]; // RECEIVED_BYTES, in the loop that visits each buffer anyway
       const o = pick(b);
       if (o >= 0) {
         if (M === 0) drops[nd++] = b; // last stage: done with it
